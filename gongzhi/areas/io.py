@@ -1,0 +1,2 @@
+def to_geojson_bytes(qs) -> bytes:
+    raise NotImplementedError

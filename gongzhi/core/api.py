@@ -1,0 +1,125 @@
+"""The API base: one NinjaAPI at /api/v1, session or token auth, one error shape, pagination.
+
+Error body, for every failure the API returns::
+
+    {"error": {"code": "not_found", "message": "…", "fields": {"name": ["…"]}}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import PageNumberPagination
+from ninja.security import HttpBearer, SessionAuth
+
+from .models import ApiToken
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer gz_…``: a personal token, checked by hash; read tokens can't write."""
+
+    openapi_description = "个人 API 令牌 / personal API token"
+
+    def authenticate(self, request, token: str):
+        if not token or len(token) > 200:
+            return None
+        row = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(token)).first()
+        if row is None or not row.is_active() or not row.user.is_active:
+            return None
+        if request.method not in SAFE_METHODS and row.scope != ApiToken.Scope.WRITE:
+            raise HttpError(403, _("该令牌只有只读权限"))
+        now = timezone.now()
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        request.api_token = row
+        return row.user
+
+
+class Session(SessionAuth):
+    """The web session (with CSRF on writes, as Django's own views)."""
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ErrorBody(Schema):
+    error: ErrorOut
+
+
+class Pagination(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=100_000)
+        page_size: int | None = Field(None, ge=1, le=500)
+
+
+api = NinjaAPI(
+    title="共治 Gongzhi API",
+    version="1",
+    description="网格化社会治理平台接口。错误统一为 `{\"error\": {code, message, fields}}`。",
+    auth=[TokenAuth(), Session()],
+    urls_namespace="api",
+)
+
+
+def error(request, status: int, code: str, message: str, fields: dict | None = None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": str(message), "fields": fields or {}}}, status=status
+    )
+
+
+def _ninja_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload", "form")]
+        fields.setdefault(".".join(loc) or "__all__", []).append(str(err.get("msg", "")))
+    return fields
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation(request, exc):
+    return error(request, 400, "invalid", _("请求内容有误"), _ninja_fields(exc.errors))
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation(request, exc):
+    if hasattr(exc, "message_dict"):
+        fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+    else:
+        fields = {"__all__": [str(m) for m in exc.messages]}
+    return error(request, 400, "invalid", _("请求内容有误"), fields)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error(request, 404, "not_found", _("未找到"))
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request, exc):
+    return error(request, 403, "forbidden", str(exc) or _("没有权限"))
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    return error(request, 401, "unauthenticated", _("请先登录或提供有效的 API 令牌"))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             409: "conflict", 413: "too_large", 429: "rate_limited"}
+    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))

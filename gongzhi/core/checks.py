@@ -1,0 +1,3 @@
+"""System checks shown to operators (``gongzhi check``) and, for the calendar, to administrators."""
+
+from __future__ import annotations

@@ -1,0 +1,11 @@
+"""Settings for the test suite: the normal settings, with the development key allowed."""
+
+import os
+
+os.environ.setdefault("GONGZHI_INSECURE_DEV", "1")
+os.environ["GONGZHI_TESTING"] = "1"
+
+from gongzhi.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from gongzhi.areas.api import router as areas_router
+from gongzhi.core import views as core_views
+from gongzhi.core.api import api
+from gongzhi.orgs.api import router as orgs_router
+
+api.add_router("/areas", areas_router)
+api.add_router("", orgs_router)
+
+admin.site.site_header = "共治 Gongzhi"
+admin.site.site_title = "共治 Gongzhi"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="core/login.html",
+                                                         redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("areas/", include("gongzhi.areas.urls")),
+    path("", include("gongzhi.orgs.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+handler404 = "gongzhi.core.views.not_found"
+handler500 = "gongzhi.core.views.server_error"
