@@ -1,6 +1,5 @@
 """/api/v1/areas: the area tree, point lookup, GeoJSON export (all through the read door)."""
 
-from __future__ import annotations
 
 from typing import Any
 
@@ -9,6 +8,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from gongzhi.core.api import ErrorBody, Pagination
 
@@ -126,7 +126,7 @@ def create_area(request, payload: AreaIn):
         actor=request.user, level=level, parent=parent, name=payload.name, code=payload.code,
         geometry=payload.geometry, attributes=payload.attributes, name_en=payload.name_en,
     )
-    return 201, area
+    return Status(201, area)
 
 
 @router.patch("/{int:area_id}", response=AreaDetailOut)

@@ -7,6 +7,7 @@ Error body, for every failure the API returns::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -23,6 +24,7 @@ from ninja.security import HttpBearer, SessionAuth
 from .models import ApiToken
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+logger = logging.getLogger("gongzhi.api")
 
 
 class TokenAuth(HttpBearer):
@@ -123,3 +125,10 @@ def on_http_error(request, exc):
     codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
              409: "conflict", 413: "too_large", 429: "rate_limited"}
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc):
+    # A bug, not bad input: log it with the request id and answer in the same shape.
+    logger.exception("unhandled API error (request %s)", getattr(request, "request_id", "-"))
+    return error(request, 500, "server_error", _("服务器内部错误，已记录"))

@@ -1,6 +1,5 @@
 """/api/v1: the current user, people in roles, departments, personal API tokens."""
 
-from __future__ import annotations
 
 import datetime
 
@@ -9,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from gongzhi.core.api import Pagination
 from gongzhi.core.models import ApiToken
@@ -129,11 +129,11 @@ def create_token(request, payload: TokenIn):
     token, raw = services.create_api_token(actor=request.user, user=request.user, name=payload.name,
                                            scope=payload.scope, expires_at=payload.expires_at)
     token.token = raw
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/me/tokens/{int:token_id}", response={204: None})
 def revoke_token(request, token_id: int):
     _session_only(request)
     services.revoke_api_token(get_object_or_404(ApiToken, pk=token_id, user=request.user), actor=request.user)
-    return 204, None
+    return Status(204, None)
