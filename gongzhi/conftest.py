@@ -53,7 +53,18 @@ class World:
         return [self.street_a, self.community_a, self.grid_a1, self.grid_a2]
 
 
+def ensure_reference_data() -> None:
+    """Re-run the seed migrations (idempotent): transactional tests flush the rows they made."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ("gongzhi.areas.migrations.0002_default_levels", "gongzhi.orgs.migrations.0002_default_roles"):
+        importlib.import_module(module).forwards(apps, None)
+
+
 def build_world() -> World:
+    ensure_reference_data()
     levels = {lvl.slug: lvl for lvl in AreaLevel.objects.all()}
 
     def area(level, parent, name, code, geom=None):
