@@ -31,7 +31,7 @@ chromium:
 demo: setup
 	$(VENV)/bin/gongzhi migrate --no-input
 	$(VENV)/bin/gongzhi demo
-	DEBUG=1 $(VENV)/bin/gongzhi serve --bind 127.0.0.1:8000
+	$(VENV)/bin/gongzhi serve --bind 127.0.0.1:8000
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -18,8 +18,8 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     for field in obj._meta.concrete_fields:
         if fields is not None and field.name not in fields:
             continue
-        if field.name in {"password"}:
-            continue
+        if field.name in {"password"} or getattr(field, "auto_now", False):
+            continue  # never log secrets; the row's own time says when
         data[field.attname] = _jsonable(getattr(obj, field.attname))
     return data
 

@@ -1,0 +1,44 @@
+"""Configuration: production mode passes Django's deploy checks; a missing secret is a clear error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if k not in {"DEBUG", "SECRET_KEY", "GONGZHI_INSECURE_DEV", "GONGZHI_TESTING", "DJANGO_SETTINGS_MODULE"}}
+    return subprocess.run([sys.executable, "-m", "gongzhi.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**base, **env}, timeout=120)
+
+
+def test_production_mode_passes_the_deploy_checks(tmp_path):
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 20 + "-Zq8#kP2$wL9!xV4&nR7",
+                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_missing_secret_in_production_is_a_clear_startup_error(tmp_path):
+    result = run(["check"], ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_secret_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("f" * 30 + "-Zq8#kP2$wL9!xV4&nR7\n")
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY_FILE=str(secret),
+                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_help_lists_the_operator_commands():
+    result = run(["--help"], GONGZHI_INSECURE_DEV="1")
+    for command in ("serve", "worker", "migrate", "demo", "createadmin", "import-areas", "export-areas"):
+        assert command in result.stdout
