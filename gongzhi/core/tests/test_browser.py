@@ -27,8 +27,8 @@ def browser_world(transactional_db):
 
 
 @pytest.fixture
-def page(live_server):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is used by the live server thread only
+def page(live_server, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs beside the ORM
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -12,13 +12,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
-            if k not in {"DEBUG", "SECRET_KEY", "GONGZHI_INSECURE_DEV", "GONGZHI_TESTING", "DJANGO_SETTINGS_MODULE"}}
+            if k not in {"DEBUG", "SECRET_KEY", "GONGZHI_INSECURE_DEV", "GONGZHI_TESTING", "DJANGO_SETTINGS_MODULE",
+                         "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([sys.executable, "-m", "gongzhi.cli", *args], cwd=REPO, capture_output=True, text=True,
                           env={**base, **env}, timeout=120)
 
 
 def test_production_mode_passes_the_deploy_checks(tmp_path):
-    result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 20 + "-Zq8#kP2$wL9!xV4&nR7",
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7",
                  ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
