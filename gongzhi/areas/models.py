@@ -117,3 +117,6 @@ class AreaIndexStamp(models.Model):
     class Meta:
         verbose_name = _("空间索引版本")
         verbose_name_plural = _("空间索引版本")
+
+    def __str__(self) -> str:
+        return f"v{self.version}"

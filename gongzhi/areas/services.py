@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
+import shapely
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Value
@@ -25,10 +27,44 @@ def bump_index_stamp() -> None:
         AreaIndexStamp.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
-def clean_area(*, level: AreaLevel, parent: Area | None, code: str | None, geometry, name: str,
-               instance: Area | None = None) -> dict:
-    """Check one area's fields against its parent. Returns cleaned values or raises ValidationError
-    with a message per field, in the user's language."""
+@dataclass
+class ParentFacts:
+    """What the checks need to know about a parent, saved or not.
+
+    ``clean_area`` builds one from a saved ``Area``; the importer also builds them from rows of the
+    file that will only become areas when the file is committed.
+    """
+
+    name: str
+    level: AreaLevel
+    code: str | None = None
+    geometry: dict | None = None
+    _shape: shapely.Geometry | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, area: Area) -> ParentFacts:
+        return cls(name=area.name, level=area.level, code=area.code, geometry=area.geometry)
+
+    def shape(self) -> shapely.Geometry | None:
+        """The parsed polygon (parsed once), or None. Raises ``geo.GeometryError`` when invalid."""
+        if self._shape is None and self.geometry:
+            self._shape = geo.parse_geometry(self.geometry)
+        return self._shape
+
+
+def top_rank() -> int | None:
+    """The rank of the highest level: the only level whose areas may have no parent."""
+    return AreaLevel.objects.order_by("rank").values_list("rank", flat=True).first()
+
+
+def check_area_fields(*, level: AreaLevel, parent: ParentFacts | None, code: str | None, geometry, name: str,
+                      root_rank: int | None = None) -> tuple[dict, dict[str, str]]:
+    """The checks of one area's fields that need no query (the importer runs them on every row).
+
+    Returns ``(clean, errors)``: ``clean`` holds name, code, geometry, shape (shapely or None) and
+    label; ``errors`` maps a field to a message in the user's language. Code uniqueness and sibling
+    names are left to the caller (``clean_area`` asks the database).
+    """
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
@@ -39,7 +75,7 @@ def clean_area(*, level: AreaLevel, parent: Area | None, code: str | None, geome
     if parent is not None and parent.level.rank >= level.rank:
         errors["level"] = _("层级“%(level)s”不能位于“%(parent)s”（%(plevel)s）之下") % {
             "level": level.name, "parent": parent.name, "plevel": parent.level.name}
-    if parent is None and level.rank != AreaLevel.objects.order_by("rank").values_list("rank", flat=True).first():
+    if parent is None and level.rank != (top_rank() if root_rank is None else root_rank):
         errors["parent"] = _("只有最高层级的区域可以没有上级")
     if code is not None:
         if not re.fullmatch(r"[0-9A-Za-z-]{1,32}", code):
@@ -49,30 +85,41 @@ def clean_area(*, level: AreaLevel, parent: Area | None, code: str | None, geome
         elif (parent is not None and parent.code and level.code_length and parent.level.code_length
               and parent.level.code_length < level.code_length and not code.startswith(parent.code)):
             errors["code"] = _("编码 %(code)s 应以上级编码 %(pcode)s 开头") % {"code": code, "pcode": parent.code}
-        else:
-            clash = Area.objects.filter(code=code)
-            if instance is not None and instance.pk:
-                clash = clash.exclude(pk=instance.pk)
-            if clash.exists():
-                errors["code"] = _("编码 %(code)s 已被使用") % {"code": code}
-    if parent is not None and name:
+    shape = None
+    if geometry:
+        try:
+            shape = geo.parse_geometry(geometry)
+            parent_shape = parent.shape() if parent is not None else None
+            if parent_shape is not None:
+                geo.check_inside(shape, parent_shape)
+        except geo.GeometryError as exc:
+            errors["geometry"] = str(exc)
+    label = geo.label_point(shape) if shape is not None else (None, None)
+    return {"name": name, "code": code, "geometry": geometry or None, "shape": shape, "label": label}, errors
+
+
+def clean_area(*, level: AreaLevel, parent: Area | None, code: str | None, geometry, name: str,
+               instance: Area | None = None) -> dict:
+    """Check one area's fields against its parent. Returns cleaned values or raises ValidationError
+    with a message per field, in the user's language."""
+    clean, errors = check_area_fields(level=level, parent=ParentFacts.of(parent) if parent is not None else None,
+                                      code=code, geometry=geometry, name=name)
+    code, name = clean["code"], clean["name"]
+    if code is not None and "code" not in errors:
+        clash = Area.objects.filter(code=code)
+        if instance is not None and instance.pk:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            errors["code"] = _("编码 %(code)s 已被使用") % {"code": code}
+    if parent is not None and name and "name" not in errors:
         sibling = Area.objects.filter(parent=parent, name=name)
         if instance is not None and instance.pk:
             sibling = sibling.exclude(pk=instance.pk)
         if sibling.exists():
             errors["name"] = _("“%(parent)s”下已有名为“%(name)s”的区域") % {"parent": parent.name, "name": name}
-    shape = None
-    if geometry:
-        try:
-            shape = geo.parse_geometry(geometry)
-            if parent is not None and parent.geometry:
-                geo.check_inside(shape, geo.parse_geometry(parent.geometry))
-        except geo.GeometryError as exc:
-            errors["geometry"] = str(exc)
     if errors:
         raise ValidationError(errors)
-    label = geo.label_point(shape) if shape is not None else (None, None)
-    return {"name": name, "code": code, "geometry": geometry or None, "label": label}
+    return {"name": name, "code": code, "geometry": clean["geometry"], "label": clean["label"]}
 
 
 @transaction.atomic
@@ -135,6 +182,20 @@ def move_area(area: Area, *, actor, new_parent: Area) -> Area:
     bump_index_stamp()
     audit.record(actor, "area.move", area, before=before, after=audit.snapshot(area))
     return area
+
+
+@transaction.atomic
+def delete_area(area: Area, *, actor) -> None:
+    """Delete an area that has no children. Rows elsewhere that point at it PROTECT it
+    (``ProtectedError``), and the whole call then rolls back, audit row included."""
+    area = Area.objects.select_for_update().get(pk=area.pk)
+    if area.children.exists():
+        raise ValidationError(_("“%(name)s”还有下级区域，不能删除") % {"name": area.name})
+    audit.record(actor, "area.delete", area, before=audit.snapshot(area))
+    had_geometry = bool(area.geometry)
+    area.delete()
+    if had_geometry:
+        bump_index_stamp()
 
 
 def area_at(lon: float, lat: float) -> Area | None:

@@ -14,36 +14,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from . import audit, calendar
+from .adminaudit import AuditedModelAdmin
 from .models import ApiToken, AuditLog, CalendarDay, OfficePeriod
 
-CALENDAR_ACTION = "calendar.update"
 
+class CalendarAuditMixin(AuditedModelAdmin):
+    """Calendar rows are audited as "calendar.create|update|delete"."""
 
-class CalendarAuditMixin:
-    """Admin saves and deletes leave a "calendar.update" audit row with before/after."""
+    audit_prefix = "calendar"
 
     def _record(self, request, obj, *, before, after, note: str) -> None:
-        audit.record(request.user, CALENDAR_ACTION, obj, before=before, after=after, note=note)
-
-    def save_model(self, request, obj, form, change):
-        before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
-        super().save_model(request, obj, form, change)
-        self._record(request, obj, before=before, after=audit.snapshot(obj),
-                     note="admin change" if change else "admin add")
-
-    def delete_model(self, request, obj):
-        self._record(request, obj, before=audit.snapshot(obj), after=None, note="admin delete")
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for obj in queryset:
-                self._record(request, obj, before=audit.snapshot(obj), after=None, note="admin delete")
-            super().delete_queryset(request, queryset)
+        self.audit(request, obj, "update", before=before, after=after, note=note)
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarAuditMixin, admin.ModelAdmin):
+class CalendarDayAdmin(CalendarAuditMixin):
     list_display = ["date", "is_workday", "name", "source"]
     list_filter = ["is_workday", "source"]
     date_hierarchy = "date"
@@ -112,7 +97,7 @@ class CalendarDayAdmin(CalendarAuditMixin, admin.ModelAdmin):
 
 
 @admin.register(OfficePeriod)
-class OfficePeriodAdmin(CalendarAuditMixin, admin.ModelAdmin):
+class OfficePeriodAdmin(CalendarAuditMixin):
     list_display = ["start", "end"]
 
 

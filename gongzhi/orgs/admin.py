@@ -6,23 +6,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core import audit
+from gongzhi.core.adminaudit import AuditedModelAdmin
 
 from .models import Department, Membership, Role, Staff, User
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    """Every admin save and delete leaves an audit row with before/after."""
-
-    def save_model(self, request, obj, form, change):
-        before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
-        super().save_model(request, obj, form, change)
-        action = f"{obj._meta.model_name}.{'update' if change else 'create'}"
-        audit.record(request.user, action, obj, before=before, after=audit.snapshot(obj), note="admin")
-
-    def delete_model(self, request, obj):
-        audit.record(request.user, f"{obj._meta.model_name}.delete", obj, before=audit.snapshot(obj), note="admin")
-        super().delete_model(request, obj)
 
 
 class MembershipInline(admin.TabularInline):
@@ -39,7 +25,7 @@ class StaffInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(AuditedAdmin, DjangoUserAdmin):
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     list_display = ["username", "display_name", "phone", "is_active", "is_staff", "last_login"]
     search_fields = ["username", "display_name", "phone"]
     fieldsets = [
@@ -54,13 +40,13 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(AuditedAdmin):
+class RoleAdmin(AuditedModelAdmin):
     list_display = ["name", "code", "name_en", "sees_subtree", "is_command_center", "sort"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "role", "area", "started_on", "ended_on"]
     list_filter = ["role", "ended_on"]
     search_fields = ["user__display_name", "user__username", "area__name", "area__code"]
@@ -68,7 +54,7 @@ class MembershipAdmin(AuditedAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(AuditedAdmin):
+class DepartmentAdmin(AuditedModelAdmin):
     list_display = ["name", "code", "kind", "home_area", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]

@@ -1,0 +1,38 @@
+"""One audited ModelAdmin for every app: admin saves and deletes leave audit rows.
+
+Admin is a door for configuration data (levels, roles, calendar days …); like every other door it
+writes the audit log. Models with real business rules (areas) call their service functions instead.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import transaction
+
+from . import audit
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Writes ``<prefix>.create|update|delete`` rows with before/after snapshots."""
+
+    #: The action prefix; defaults to the model's name (e.g. "role" → "role.update").
+    audit_prefix: str | None = None
+
+    def audit(self, request, obj, verb: str, *, before=None, after=None, note: str = "admin") -> None:
+        prefix = self.audit_prefix or obj._meta.model_name
+        audit.record(request.user, f"{prefix}.{verb}", obj, before=before, after=after, note=note)
+
+    def save_model(self, request, obj, form, change):
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        self.audit(request, obj, "update" if change else "create", before=before, after=audit.snapshot(obj))
+
+    def delete_model(self, request, obj):
+        self.audit(request, obj, "delete", before=audit.snapshot(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                self.audit(request, obj, "delete", before=audit.snapshot(obj))
+            super().delete_queryset(request, queryset)
