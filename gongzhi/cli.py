@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> None:
         print(__doc__)
         return
     command, rest = argv[0], argv[1:]
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018  (loads the settings: a configuration error stops here, plainly)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"gongzhi: configuration error: {exc}")
     if command == "serve":
         serve(rest)
         return

@@ -29,3 +29,30 @@ class RequestContextMiddleware:
             context.pop(token)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class LanguageMiddleware:
+    """Chinese first: the language is the user's choice (the language cookie set by the switch),
+    else zh-hans — whatever the browser's Accept-Language says. API clients, which have no switch,
+    may ask for English with Accept-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+        from django.utils.cache import patch_vary_headers
+
+        supported = dict(settings.LANGUAGES)
+        lang = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if lang not in supported and request.path.startswith("/api/"):
+            lang = translation.get_language_from_request(request)
+        if lang not in supported:
+            lang = settings.LANGUAGE_CODE
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", lang)
+        patch_vary_headers(response, ("Cookie", "Accept-Language") if request.path.startswith("/api/") else ("Cookie",))
+        return response

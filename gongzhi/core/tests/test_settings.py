@@ -43,3 +43,18 @@ def test_help_lists_the_operator_commands():
     result = run(["--help"], GONGZHI_INSECURE_DEV="1")
     for command in ("serve", "worker", "migrate", "demo", "createadmin", "import-areas", "export-areas"):
         assert command in result.stdout
+
+
+def test_pages_are_chinese_whatever_the_browser_says_until_the_user_switches(client, db):
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "zh-hans" and "用户名或手机号" in response.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert "Username or mobile number" in client.get("/accounts/login/").content.decode()
+    client.post("/i18n/setlang/", {"language": "xx", "next": "/accounts/login/"})  # unknown: ignored
+    assert client.get("/accounts/login/")["Content-Language"] == "en"
+
+
+def test_api_errors_follow_accept_language(client, db):
+    assert client.get("/api/v1/me").json()["error"]["message"].startswith("请先登录")
+    english = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en").json()["error"]["message"]
+    assert english.startswith("Log in")
