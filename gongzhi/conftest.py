@@ -121,3 +121,14 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, request):
+    """pytest-django's live server, stopped before the test database is dropped (on PostgreSQL its
+    open connection would otherwise block the drop)."""
+    from pytest_django import live_server_helper
+
+    server = live_server_helper.LiveServer(request.config.getvalue("liveserver") or "localhost")
+    yield server
+    server.stop()

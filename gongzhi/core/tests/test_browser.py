@@ -27,7 +27,9 @@ def browser_world(transactional_db):
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
+def page(live_server, browser_world, monkeypatch):
+    # browser_world first: ORM calls made after Playwright starts its event loop would open a
+    # second connection in that context which is never closed.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs beside the ORM
     from playwright.sync_api import sync_playwright
 
