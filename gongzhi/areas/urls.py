@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -8,5 +8,5 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/map.geojson", views.map_data, name="map"),
-    path("<int:pk>/export.<str:fmt>", views.export, name="export"),
+    re_path(r"^(?P<pk>[0-9]{1,18})/export\.(?P<fmt>xlsx|geojson)$", views.export, name="export"),
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from .models import ApiToken
@@ -52,6 +54,26 @@ class Session(SessionAuth):
     """The web session (with CSRF on writes, as Django's own views)."""
 
 
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class JsonParser(Parser):
+    """JSON bodies, refusing NUL characters (no database column can store them everywhere)."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if _contains_nul(data):
+            raise DjangoValidationError(_("请求中含有无法保存的空字符（NUL）"))
+        return data
+
+
 class ErrorOut(Schema):
     code: str
     message: str
@@ -73,6 +95,7 @@ api = NinjaAPI(
     version="1",
     description="网格化社会治理平台接口。错误统一为 `{\"error\": {code, message, fields}}`。",
     auth=[TokenAuth(), Session()],
+    parser=JsonParser(),
     urls_namespace="api",
 )
 
@@ -125,6 +148,12 @@ def on_http_error(request, exc):
     codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
              409: "conflict", 413: "too_large", 429: "rate_limited"}
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+
+
+@api.exception_handler(DataError)
+def on_data_error(request, exc):
+    # e.g. a NUL character inside a JSON string, or a number beyond the column's range.
+    return error(request, 400, "invalid", _("请求中含有无法保存的值"))
 
 
 @api.exception_handler(Exception)

@@ -56,3 +56,27 @@ class LanguageMiddleware:
         response.headers.setdefault("Content-Language", lang)
         patch_vary_headers(response, ("Cookie", "Accept-Language") if request.path.startswith("/api/") else ("Cookie",))
         return response
+
+
+class RejectNulMiddleware:
+    """NUL characters can't be stored (PostgreSQL refuses them in text): a request carrying one in
+    its query or form fields is answered 400 before any view sees it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponseBadRequest, JsonResponse
+
+        def has_nul(querydict) -> bool:
+            return any("\x00" in k or any("\x00" in v for v in values) for k, values in querydict.lists())
+
+        if "\x00" in request.path or has_nul(request.GET) or (
+            request.method == "POST" and request.content_type != "application/json" and has_nul(request.POST)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": {"code": "invalid", "message": "请求中含有无法保存的空字符（NUL）",
+                                               "fields": {}}}, status=400)
+            return HttpResponseBadRequest("请求中含有无法保存的空字符（NUL）。/ The request contains a NUL character.",
+                                          content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

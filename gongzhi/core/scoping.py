@@ -72,8 +72,18 @@ def jurisdiction(user) -> Jurisdiction:
     return scope
 
 
+MAX_ID = 2**63 - 1  # the largest primary key a database column holds
+
+
 def get_visible_or_404(queryset, user, **lookup):
     """Fetch one object through the read door; anything outside it is a plain 404."""
+    pk = lookup.get("pk", lookup.get("id"))
+    if pk is not None and not (isinstance(pk, int) and 0 < pk <= MAX_ID):
+        try:
+            if not 0 < int(pk) <= MAX_ID:
+                raise Http404
+        except (TypeError, ValueError):
+            raise Http404 from None
     try:
         return queryset.visible_to(user).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
