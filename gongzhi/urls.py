@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from gongzhi.areas.api import router as areas_router
@@ -19,7 +17,7 @@ admin.site.site_title = "共治 Gongzhi"
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=static("gongzhi/favicon.svg"), permanent=True)),
+    path("favicon.ico", core_views.favicon),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="core/login.html",
                                                          redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from gongzhi.areas import queries as area_queries
 from gongzhi.core.scoping import jurisdiction
@@ -18,6 +19,11 @@ def home(request):
         "departments": user.staff_posts.select_related("department"),
         "scope": jurisdiction(user),
     })
+
+
+def favicon(request):
+    # Resolved per request: the static manifest exists only after collectstatic.
+    return redirect(static("gongzhi/favicon.svg"), permanent=True)
 
 
 def healthz(request):
