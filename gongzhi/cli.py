@@ -1,7 +1,7 @@
 """The ``gongzhi`` command for operators.
 
     gongzhi serve [--bind 127.0.0.1:8000] [--workers N]   web server (gunicorn + whitenoise)
-    gongzhi worker                                         background tasks and deadline sweeper
+    gongzhi worker [--queue-name '*']                     background tasks (django-tasks database worker)
     gongzhi migrate                                        create or upgrade the database
     gongzhi demo [--reset]                                 load the demo city (乌海市) and its logins
     gongzhi createadmin                                    create an administrator

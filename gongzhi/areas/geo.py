@@ -96,39 +96,38 @@ class AreaIndex:
             ids.append(area_id)
             geoms.append(geom)
         geom_array = np.array(geoms, dtype=object)
+        ids_array = np.array(ids, dtype=np.int64)
+        sizes = shapely.area(geom_array) if geoms else np.array([])
+        # Smallest first: among the polygons containing a point, the lowest index is the answer.
+        order = np.argsort(sizes, kind="stable")
+        geom_array, ids_array, sizes = geom_array[order], ids_array[order], sizes[order]
         shapely.prepare(geom_array)
-        return cls(
-            version=version,
-            ids=np.array(ids, dtype=np.int64),
-            geoms=geom_array,
-            sizes=shapely.area(geom_array) if geoms else np.array([]),
-            tree=shapely.STRtree(geom_array),
-        )
+        return cls(version=version, ids=ids_array, geoms=geom_array, sizes=sizes,
+                   tree=shapely.STRtree(geom_array))
 
+    # The tree answers bounding boxes only; the exact test is shapely.contains_xy on the prepared
+    # polygons, which is several times faster than STRtree's own predicate on large boundaries
+    # (docs/benchmarks.md).
     def lookup(self, lon: float, lat: float) -> int | None:
         """The id of the smallest area containing the point, or None."""
-        hits = self.tree.query(shapely.Point(lon, lat), predicate="within")
+        hits = self.tree.query(shapely.points(np.array((lon, lat), dtype=float)))
         if len(hits) == 0:
             return None
-        if len(hits) == 1:
-            return int(self.ids[hits[0]])
-        return int(self.ids[hits[np.argmin(self.sizes[hits])]])
+        inside = hits[shapely.contains_xy(self.geoms[hits], lon, lat)]
+        return int(self.ids[inside.min()]) if len(inside) else None
 
     def lookup_many(self, lons, lats) -> np.ndarray:
         """Vectorised lookup: an array of area ids, -1 where no area contains the point."""
-        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        result = np.full(len(points), -1, dtype=np.int64)
-        if len(self.ids) == 0 or len(points) == 0:
+        lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+        result = np.full(len(lons), -1, dtype=np.int64)
+        if len(self.ids) == 0 or len(lons) == 0:
             return result
-        point_idx, geom_idx = self.tree.query(points, predicate="within")
-        if len(point_idx) == 0:
-            return result
-        # For each point keep the hit with the smallest polygon: sort by (point, size) and take firsts.
-        order = np.lexsort((self.sizes[geom_idx], point_idx))
-        point_idx, geom_idx = point_idx[order], geom_idx[order]
-        first = np.ones(len(point_idx), dtype=bool)
-        first[1:] = point_idx[1:] != point_idx[:-1]
-        result[point_idx[first]] = self.ids[geom_idx[first]]
+        point_idx, geom_idx = self.tree.query(shapely.points(lons, lats))
+        keep = shapely.contains_xy(self.geoms[geom_idx], lons[point_idx], lats[point_idx])
+        best = np.full(len(lons), len(self.ids), dtype=np.int64)
+        np.minimum.at(best, point_idx[keep], geom_idx[keep])
+        found = best < len(self.ids)
+        result[found] = self.ids[best[found]]
         return result
 
 

@@ -68,7 +68,9 @@ class Area(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     name_en = models.CharField(_("英文名称"), max_length=100, blank=True)
     code = models.CharField(_("编码"), max_length=32, unique=True, null=True, blank=True)
-    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    # Indexed by `area_path_prefix` below only: a plain b-tree as well would make PostgreSQL walk
+    # the whole table in path order for the first page of a late subtree (docs/benchmarks.md).
+    path = models.CharField(max_length=255, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     geometry = models.JSONField(_("边界"), null=True, blank=True, help_text=_("GeoJSON 几何（WGS84）"))
     label_lon = models.FloatField(null=True, blank=True, editable=False)
