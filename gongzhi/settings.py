@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "gongzhi.core",
     "gongzhi.areas",
     "gongzhi.orgs",
+    "gongzhi.cases",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,15 @@ CONTENT_SECURITY_POLICY = {
 # no base layer: areas are still drawn on a plain background.
 MAP_TILE_URL = env("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "")
+
+# Cases (the closed loop).
+CASE_AUTO_DISPATCH = envbool("CASE_AUTO_DISPATCH", "True")
+CASE_TRUSTED_REPORTER_ROLES = envlist("CASE_TRUSTED_REPORTER_ROLES", "grid_worker,grid_head,supervisor")
+CASE_REOPEN_LIMIT = envint("CASE_REOPEN_LIMIT", 1)
+CASE_PHOTO_MAX_BYTES = envint("CASE_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+CASE_PHOTO_MAX_COUNT = envint("CASE_PHOTO_MAX_COUNT", 9)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Areas: how far (metres) a child's polygon may stick out of its parent's.
 AREA_CONTAINMENT_TOLERANCE_M = float(env("AREA_CONTAINMENT_TOLERANCE_M", "30"))

@@ -76,6 +76,10 @@ class Area(models.Model):
     label_lon = models.FloatField(null=True, blank=True, editable=False)
     label_lat = models.FloatField(null=True, blank=True, editable=False)
     attributes = models.JSONField(_("属性"), default=dict, blank=True)
+    area_class = models.CharField(
+        _("区域类别"), max_length=1, blank=True, choices=[("A", "A"), ("B", "B"), ("C", "C")],
+        help_text=_("案件时限按 A/B/C 类区域计算；留空则沿用上级区域的类别，都未设置时按 B 类"),
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = AreaQuerySet.as_manager()
@@ -101,6 +105,14 @@ class Area(models.Model):
 
     def ancestors(self) -> models.QuerySet[Area]:
         return Area.objects.filter(pk__in=self.ancestor_ids()).order_by("depth")
+
+    def effective_area_class(self) -> str:
+        """This area's class, else the nearest ancestor's, else B."""
+        if self.area_class:
+            return self.area_class
+        classes = dict(Area.objects.filter(pk__in=self.ancestor_ids()).exclude(area_class="")
+                       .values_list("depth", "area_class"))
+        return classes[max(classes)] if classes else "B"
 
     def is_under(self, other: Area) -> bool:
         return self.path.startswith(other.path)

@@ -23,6 +23,10 @@ class Jurisdiction:
     paths: tuple[str, ...] = ()
     ancestor_ids: frozenset[int] = field(default_factory=frozenset)
     department_ids: frozenset[int] = field(default_factory=frozenset)
+    #: subtrees where the user holds a command-center role (受理/派遣/值班长): may file and dispatch there
+    command_paths: tuple[str, ...] = ()
+    #: role code → subtrees where the user holds that role
+    role_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -30,6 +34,23 @@ class Jurisdiction:
 
     def covers_path(self, path: str) -> bool:
         return self.everything or any(path.startswith(p) for p in self.paths)
+
+    def commands_path(self, path: str | None) -> bool:
+        """May the user act as command center for this area (``None``: a case not yet located)?"""
+        if self.everything:
+            return True
+        if path is None or path == "":
+            return self.sees_unlocated
+        return any(path.startswith(p) for p in self.command_paths)
+
+    def holds_role_over(self, codes, path: str) -> bool:
+        """Does the user hold one of these roles in an area at or above ``path``?"""
+        return self.everything or any(path.startswith(p) for c in codes for p in self.role_paths.get(c, ()))
+
+    @property
+    def sees_unlocated(self) -> bool:
+        """Cases not yet placed in a grid are the city center's: a command role at the root."""
+        return self.everything or any(p.count("/") == 2 for p in self.command_paths)
 
 
 NOTHING = Jurisdiction()
@@ -59,15 +80,20 @@ def jurisdiction(user) -> Jurisdiction:
         from gongzhi.orgs.models import Membership, Staff
 
         department_ids = frozenset(Staff.objects.filter(user=user).values_list("department_id", flat=True))
-        member_paths = Membership.objects.active().filter(user=user, role__sees_subtree=True).values_list(
-            "area__path", flat=True
-        )
+        memberships = list(Membership.objects.active().filter(user=user).values_list(
+            "area__path", "role__code", "role__sees_subtree", "role__is_command_center"))
+        member_paths = [path for path, _code, sees, _cmd in memberships if sees]
+        role_paths: dict[str, set[str]] = {}
+        for path, code, _sees, _cmd in memberships:
+            role_paths.setdefault(code, set()).add(path)
+        command_paths = _minimal({path for path, _code, _sees, cmd in memberships if cmd})
         served_paths = Area.objects.filter(
             departments__in=department_ids, departments__is_active=True
         ).values_list("path", flat=True)
         paths = _minimal({p for p in [*member_paths, *served_paths] if p})
         ancestors = frozenset(int(s) for p in paths for s in p.strip("/").split("/")[:-1] if s)
-        scope = Jurisdiction(False, paths, ancestors, department_ids)
+        scope = Jurisdiction(False, paths, ancestors, department_ids, command_paths,
+                             {code: _minimal(p) for code, p in role_paths.items()})
     user._gongzhi_jurisdiction = scope
     return scope
 

@@ -1,0 +1,137 @@
+"""Intake: a report from any channel becomes a case (web page, API, 12345 import, device webhook).
+
+A client-supplied idempotency key makes a retried submission return the first case. The location
+is placed in its grid; a point outside the city is a clear error; an address without a point goes
+to the dispatcher's "to be located" queue. A trusted grid worker's report whose category routes to
+exactly one department is filed and dispatched at once (auto-dispatch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gongzhi.areas.services import area_at
+
+from . import numbers, photos, routing, rules, services
+from .choices import LocateStatus, Source, Status
+from .models import Case, CasePhoto, Category
+
+
+@dataclass
+class Report:
+    """What a channel hands over. ``photos`` are uploaded files (already size-limited by the server)."""
+
+    title: str
+    description: str = ""
+    category: Category | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    source: str = Source.RESIDENT
+    urgent: bool = False
+    idempotency_key: str | None = None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    extra: dict = field(default_factory=dict)
+    photos: list = field(default_factory=list)
+
+
+def _clean(report: Report) -> dict:
+    errors: dict[str, list[str]] = {}
+    title = (report.title or "").strip()
+    if not title:
+        errors["title"] = [_("请填写标题")]
+    elif len(title) > 100:
+        errors["title"] = [_("标题不能超过 100 个字符")]
+    if len(report.description or "") > 5000:
+        errors["description"] = [_("描述不能超过 5000 个字符")]
+    if report.category is not None and (not report.category.is_active or not report.category.version.is_active):
+        errors["category"] = [_("该分类已停用，请重新选择")]
+    if report.source not in Source.values:
+        errors["source"] = [_("未知的来源")]
+    key = (report.idempotency_key or "").strip() or None
+    if key is not None and len(key) > 100:
+        errors["idempotency_key"] = [_("幂等键不能超过 100 个字符")]
+    area = None
+    if (report.lon is None) != (report.lat is None):
+        errors["lon"] = [_("经度和纬度需同时提供")]
+    elif report.lon is not None:
+        if not (-180 <= report.lon <= 180 and -90 <= report.lat <= 90):
+            errors["lon"] = [_("经纬度超出范围")]
+        else:
+            area = area_at(report.lon, report.lat)
+            if area is None:
+                errors["lon"] = [_("该位置不在本市网格范围内，请在地图上重新选点")]
+    elif not (report.address or "").strip():
+        errors["address"] = [_("请在地图上选点或填写地址")]
+    try:
+        photos.check_uploads(report.photos)
+    except ValidationError as exc:
+        errors["photos"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return {"title": title, "key": key, "area": area}
+
+
+def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
+    """Create the case (or return the one made by an earlier try with the same key).
+
+    Returns ``(case, created)``. Everything is written in one transaction: case, photos, timeline,
+    and — for a trusted reporter — filing and dispatch.
+    """
+    reporter = reporter if getattr(reporter, "is_authenticated", False) else None
+    key = (report.idempotency_key or "").strip() or None
+    if key is not None and reporter is not None:
+        existing = Case.objects.filter(reporter=reporter, idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
+    clean = _clean(report)
+    area = clean["area"]
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                number=numbers.next_number(area), title=clean["title"], description=report.description or "",
+                category=report.category, source=report.source, urgent=bool(report.urgent),
+                lon=report.lon, lat=report.lat, address=(report.address or "")[:200],
+                area=area, area_path=area.path if area else "",
+                locate_status=LocateStatus.LOCATED if area else LocateStatus.TO_LOCATE,
+                reporter=reporter, reporter_name=(report.reporter_name or "")[:64],
+                reporter_phone=(report.reporter_phone or "")[:32], idempotency_key=key if reporter else None,
+                extra=report.extra or {}, created_at=timezone.now(),
+            )
+            event = services.record_event(case, reporter, "report", note=report.description[:500] if report.description else "")
+            for upload in report.photos:
+                photos.save_photo(case, upload, stage=CasePhoto.Stage.REPORT, actor=reporter, event=event)
+            _maybe_auto_dispatch(case, reporter)
+    except IntegrityError:
+        # Two tries with the same key raced: the other one won; answer with its case.
+        if key is not None and reporter is not None:
+            existing = Case.objects.filter(reporter=reporter, idempotency_key=key).first()
+            if existing is not None:
+                return existing, False
+        raise
+    case.refresh_from_db()
+    return case, True
+
+
+def _maybe_auto_dispatch(case: Case, reporter) -> None:
+    if not settings.CASE_AUTO_DISPATCH or reporter is None or case.category_id is None or case.area_id is None:
+        return
+    if not rules.is_trusted_reporter(reporter):
+        return
+    department = routing.resolve(case)
+    if department is None:
+        return
+    now = timezone.now()
+    case.status, case.filed_at = Status.FILED, now
+    services.start_clock(case, now)
+    case.save()
+    services.record_event(case, None, "file", from_status=Status.REPORTED, note=_("网格员上报，自动立案"))
+    services.dispatch_case(case, actor=None, department=department, note=_("按派遣规则自动派遣"),
+                           action="auto_dispatch", check_role=False)

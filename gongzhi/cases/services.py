@@ -1,0 +1,281 @@
+"""Every change to a case is one of these named transitions (ARCHITECTURE pattern 1).
+
+Each one: checks who may do it (``rules``) and from which state, locks the row
+(``select_for_update``), re-checks the state under the lock (so of two dispatchers acting at once
+one wins and the other gets a clear message), writes, appends a timeline event, and schedules
+notifications with ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import deadlines, notify, rules
+from .choices import STEP_OF_STATE, TRANSITIONS, LimitUnit, LocateStatus, Rating, Status
+from .models import Case, CaseEvent, Extension
+
+
+class TransitionError(ValidationError):
+    """The case is not in a state that allows this (often: someone else acted first)."""
+
+
+ACTION_LABELS = {
+    "report": _("上报"), "check": _("核实"), "file": _("立案"), "not_file": _("不予立案"), "withdraw": _("撤回"),
+    "dispatch": _("派遣"), "accept": _("签收"), "return": _("退回"), "request_extension": _("申请延期"),
+    "decide_extension": _("审批延期"), "handle": _("处置完成"), "verify": _("核查"), "rate": _("评价"),
+    "merge": _("合并"), "locate": _("定位"), "set_urgent": _("标记紧急"), "warn": _("预警"),
+    "overdue": _("超期"), "escalate": _("督办"), "reopen": _("重新办理"), "auto_dispatch": _("自动派遣"),
+}
+
+
+def _actor_name(actor) -> str:
+    if actor is None:
+        return _("系统")
+    return str(actor)[:64]
+
+
+def record_event(case: Case, actor, action: str, *, from_status: str = "", note: str = "",
+                 data: dict | None = None, department=None) -> CaseEvent:
+    """Append a timeline row and notify after commit. Used by transitions and by the sweeper."""
+    event = CaseEvent.objects.create(
+        case=case, actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_name=_actor_name(actor), action=action, from_status=from_status, to_status=case.status,
+        department=department if department is not None else case.department, note=note, data=data or {},
+    )
+    transaction.on_commit(lambda: notify.case_event_committed(event.pk))
+    return event
+
+
+def _transition(case: Case, actor, action: str, change: Callable[[Case], None], *, note: str = "",
+                data: dict | None = None, check_role: bool = True) -> tuple[Case, CaseEvent]:
+    """The skeleton every transition shares. ``change`` mutates the locked case (status and fields)."""
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().select_related("area", "category").get(pk=case.pk)
+        # Checked on the locked row: the department or area may have changed since the caller read it.
+        if check_role and not rules.allowed_by_role(actor, action, locked):
+            raise PermissionDenied(_("你无权对该案件执行“%(action)s”") % {"action": ACTION_LABELS.get(action, action)})
+        if locked.status not in TRANSITIONS[action]:
+            raise TransitionError(
+                _("案件 %(number)s 当前为“%(status)s”，不能%(action)s（可能已被他人处理，请刷新）") % {
+                    "number": locked.number, "status": locked.get_status_display(),
+                    "action": ACTION_LABELS.get(action, action)})
+        from_status = locked.status
+        change(locked)
+        locked.save()
+        event = record_event(locked, actor, action, from_status=from_status, note=note, data=data)
+    return locked, event
+
+
+def start_clock(case: Case, now) -> None:
+    step = STEP_OF_STATE.get(case.status)
+    if step is None:
+        deadlines.stop(case)
+    else:
+        deadlines.schedule(case, step, now)
+
+
+def _required(text: str, field: str, message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({field: [message]})
+    return text[:2000]
+
+
+# --------------------------------------------------------------------------- triage
+
+
+def check_case(case: Case, *, actor, confirmed: bool, note: str = "") -> Case:
+    """核实: a supervisor confirms on site that a public report is real (or not)."""
+    def change(c: Case) -> None:
+        c.extra = {**c.extra, "checked": bool(confirmed), "checked_at": timezone.now().isoformat()}
+    return _transition(case, actor, "check", change, note=note, data={"confirmed": bool(confirmed)})[0]
+
+
+def file_case(case: Case, *, actor, category=None, note: str = "", urgent: bool | None = None) -> Case:
+    """立案: accept the report as a case; the dispatch clock starts."""
+    def change(c: Case) -> None:
+        if category is not None:
+            c.category = category
+        if c.category_id is None:
+            raise ValidationError({"category": [_("立案前请选择案件分类")]})
+        if urgent is not None:
+            c.urgent = urgent
+        now = timezone.now()
+        c.status, c.filed_at = Status.FILED, now
+        start_clock(c, now)
+    return _transition(case, actor, "file", change, note=note)[0]
+
+
+def not_file_case(case: Case, *, actor, reason: str) -> Case:
+    """不予立案, with the reason the reporter will see."""
+    reason = _required(reason, "reason", _("请填写不予立案的理由"))
+
+    def change(c: Case) -> None:
+        c.status = Status.NOT_FILED
+        c.closed_at = timezone.now()
+        deadlines.stop(c)
+    return _transition(case, actor, "not_file", change, note=reason)[0]
+
+
+def withdraw_case(case: Case, *, actor, reason: str = "") -> Case:
+    """The reporter takes the report back before it is filed."""
+    def change(c: Case) -> None:
+        c.status = Status.WITHDRAWN
+        c.closed_at = timezone.now()
+        deadlines.stop(c)
+    return _transition(case, actor, "withdraw", change, note=reason)[0]
+
+
+def merge_case(case: Case, *, actor, master: Case, note: str = "") -> Case:
+    """Merge a duplicate into a master case; the duplicate stops, its reporter follows the master."""
+    if master.pk == case.pk or master.master_id is not None or master.status in (Status.MERGED,):
+        raise ValidationError({"master": [_("不能合并到该案件")]})
+    if not rules.allowed_by_role(actor, "merge", master):
+        raise PermissionDenied(_("你无权处理目标案件"))
+
+    def change(c: Case) -> None:
+        c.status, c.master, c.closed_at = Status.MERGED, master, timezone.now()
+        deadlines.stop(c)
+    return _transition(case, actor, "merge", change, note=note, data={"master": master.number})[0]
+
+
+def locate_case(case: Case, *, actor, area, lon: float | None = None, lat: float | None = None) -> Case:
+    """Place a case from the "to be located" queue in its grid."""
+    def change(c: Case) -> None:
+        c.area, c.area_path, c.locate_status = area, area.path, LocateStatus.LOCATED
+        if lon is not None and lat is not None:
+            c.lon, c.lat = lon, lat
+    return _transition(case, actor, "locate", change, data={"area": area.pk})[0]
+
+
+def set_urgent(case: Case, *, actor, urgent: bool, note: str = "") -> Case:
+    def change(c: Case) -> None:
+        c.urgent = bool(urgent)
+        if c.step_started_at and STEP_OF_STATE.get(c.status):
+            deadlines.schedule(c, STEP_OF_STATE[c.status], c.step_started_at)
+    return _transition(case, actor, "set_urgent", change, note=note, data={"urgent": bool(urgent)})[0]
+
+
+# --------------------------------------------------------------------------- dispatch and handling
+
+
+def dispatch_case(case: Case, *, actor, department, note: str = "", action: str = "dispatch",
+                  check_role: bool = True) -> Case:
+    """派遣 to a department; the handling clock starts (due_at in working time)."""
+    if department is None or not department.is_active:
+        raise ValidationError({"department": [_("请选择有效的处置部门")]})
+
+    def change(c: Case) -> None:
+        now = timezone.now()
+        c.status, c.department, c.dispatched_at = Status.DISPATCHED, department, now
+        start_clock(c, now)
+    case, _event = _transition(case, actor, "dispatch", change, note=note,
+                               data={"department": department.pk, "via": action}, check_role=check_role)
+    return case
+
+
+def accept_case(case: Case, *, actor, note: str = "") -> Case:
+    """签收: the department takes the case on; the handling clock keeps running."""
+    def change(c: Case) -> None:
+        c.status = Status.IN_PROGRESS
+    return _transition(case, actor, "accept", change, note=note)[0]
+
+
+def return_case(case: Case, *, actor, reason: str) -> Case:
+    """退回: not ours (a wrong dispatch) — back to the dispatcher to re-dispatch. Counted."""
+    reason = _required(reason, "reason", _("请填写退回理由"))
+
+    def change(c: Case) -> None:
+        c.status, c.department, c.return_count = Status.RETURNED, None, c.return_count + 1
+        start_clock(c, timezone.now())
+    return _transition(case, actor, "return", change, note=reason)[0]
+
+
+def request_extension(case: Case, *, actor, amount, unit: str = LimitUnit.WORKING_DAYS, reason: str) -> Extension:
+    reason = _required(reason, "reason", _("请填写延期理由"))
+    try:
+        amount = Decimal(str(amount))
+    except (ArithmeticError, ValueError):
+        raise ValidationError({"amount": [_("延期时长必须是数字")]}) from None
+    if not (Decimal(0) < amount <= Decimal(365)) or unit not in LimitUnit.values:
+        raise ValidationError({"amount": [_("延期时长须大于 0，最多 365")]})
+    created: list[Extension] = []
+
+    def change(c: Case) -> None:
+        if c.extensions.filter(decided_at__isnull=True).exists():
+            raise TransitionError(_("已有待审批的延期申请"))
+        created.append(Extension.objects.create(case=c, requested_by=actor, amount=amount, unit=unit, reason=reason))
+    _transition(case, actor, "request_extension", change, note=reason,
+                data={"amount": str(amount), "unit": unit})
+    return created[0]
+
+
+def decide_extension(case: Case, *, actor, approve: bool, note: str = "") -> Case:
+    """Approve (the due time moves by the amount asked) or deny a pending extension."""
+    def change(c: Case) -> None:
+        pending = c.extensions.select_for_update().filter(decided_at__isnull=True).first()
+        if pending is None:
+            raise TransitionError(_("没有待审批的延期申请"))
+        pending.decided_by, pending.decided_at, pending.approved = actor, timezone.now(), bool(approve)
+        if approve:
+            c.due_at = deadlines.add(max(c.due_at or timezone.now(), timezone.now()), pending.amount, pending.unit)
+            c.warn_at, c.warned, c.overdue = None, True, False
+            c.escalation_level, c.next_escalation_at = 0, c.due_at
+            pending.new_due_at = c.due_at
+        pending.save()
+    return _transition(case, actor, "decide_extension", change, note=note, data={"approved": bool(approve)})[0]
+
+
+def handle_case(case: Case, *, actor, note: str) -> Case:
+    """处置完成: the department reports back (with photos, attached by the caller to the event)."""
+    note = _required(note, "note", _("请填写处置情况"))
+
+    def change(c: Case) -> None:
+        now = timezone.now()
+        c.status, c.handled_at = Status.HANDLED, now
+        start_clock(c, now)
+    return _transition(case, actor, "handle", change, note=note)[0]
+
+
+def verify_case(case: Case, *, actor, passed: bool, note: str = "") -> Case:
+    """核查: passed → closed 结案; failed → back to the department as rework 返工 (counted)."""
+    if not passed:
+        note = _required(note, "note", _("核查不通过时请说明原因"))
+
+    def change(c: Case) -> None:
+        now = timezone.now()
+        if passed:
+            c.status, c.closed_at = Status.CLOSED, now
+        else:
+            c.status, c.rework_count, c.handled_at = Status.IN_PROGRESS, c.rework_count + 1, None
+        start_clock(c, now)
+    return _transition(case, actor, "verify", change, note=note, data={"passed": bool(passed)})[0]
+
+
+def rate_case(case: Case, *, actor, rating: str, comment: str = "", reopen: bool = False) -> Case:
+    """评价 by the reporter. An unsatisfied rating may reopen the case once (CASE_REOPEN_LIMIT)."""
+    from django.conf import settings
+
+    if rating not in Rating.values:
+        raise ValidationError({"rating": [_("请选择满意、基本满意或不满意")]})
+    if reopen and rating != Rating.UNSATISFIED:
+        raise ValidationError({"reopen": [_("只有不满意时可以要求重新办理")]})
+
+    def change(c: Case) -> None:
+        if c.rated_at is not None:
+            raise TransitionError(_("该案件已评价"))
+        c.rating, c.rating_comment, c.rated_at = rating, (comment or "")[:2000], timezone.now()
+        if reopen:
+            if c.reopen_count >= settings.CASE_REOPEN_LIMIT or c.department_id is None:
+                raise ValidationError({"reopen": [_("该案件已重新办理过，不能再次重办")]})
+            c.status, c.reopen_count, c.closed_at = Status.IN_PROGRESS, c.reopen_count + 1, None
+            c.rating, c.rated_at = rating, None  # the final rating comes after the second round
+            start_clock(c, timezone.now())
+    return _transition(case, actor, "rate", change, note=comment,
+                       data={"rating": rating, "reopen": bool(reopen)})[0]
