@@ -4,11 +4,13 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from gongzhi.areas.api import router as areas_router
+from gongzhi.cases.api import router as cases_router
 from gongzhi.core import views as core_views
 from gongzhi.core.api import api
 from gongzhi.orgs.api import router as orgs_router
 
 api.add_router("/areas", areas_router)
+api.add_router("/cases", cases_router)
 api.add_router("", orgs_router)
 
 admin.site.site_header = "共治 Gongzhi"

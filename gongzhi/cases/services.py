@@ -16,12 +16,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.core.errors import Conflict
+
 from . import deadlines, notify, rules
 from .choices import STEP_OF_STATE, TRANSITIONS, LimitUnit, LocateStatus, Rating, Status
 from .models import Case, CaseEvent, Extension
 
 
-class TransitionError(ValidationError):
+class TransitionError(Conflict):
     """The case is not in a state that allows this (often: someone else acted first)."""
 
 

@@ -23,6 +23,7 @@ from ninja.pagination import PageNumberPagination
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
+from .errors import Conflict
 from .models import ApiToken
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -126,6 +127,11 @@ def on_django_validation(request, exc):
     else:
         fields = {"__all__": [str(m) for m in exc.messages]}
     return error(request, 400, "invalid", _("请求内容有误"), fields)
+
+
+@api.exception_handler(Conflict)
+def on_conflict(request, exc):
+    return error(request, 409, "conflict", " ".join(str(m) for m in exc.messages))
 
 
 @api.exception_handler(Http404)

@@ -1,0 +1,398 @@
+"""/api/v1/cases: report (JSON or multipart with photos), read, and every transition of the loop.
+
+Transitions answer 200 with the case; 403 when the caller may not act; 404 when the case is not
+theirs to see; 409 when the case's state does not allow it (e.g. another dispatcher acted first).
+"""
+
+import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import HttpResponse
+from ninja import Field, File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+from ninja.responses import Status as HttpStatus
+
+from gongzhi.core.api import ErrorBody, Pagination
+
+from . import intake, queries, routing, rules, services
+from .choices import LimitUnit, Rating, Source
+from .models import Case, Category, DirectoryVersion
+
+router = Router(tags=["cases 案件"])
+
+
+class CategoryOut(Schema):
+    id: int
+    code: str
+    name: str
+    kind: str
+    major_name: str
+
+
+class DepartmentRef(Schema):
+    id: int
+    name: str
+
+
+class CaseOut(Schema):
+    number: str
+    title: str
+    description: str
+    status: str
+    status_label: str
+    source: str
+    urgent: bool
+    category: CategoryOut | None
+    lon: float | None
+    lat: float | None
+    address: str
+    area_id: int | None
+    locate_status: str
+    department: DepartmentRef | None
+    created_at: datetime.datetime
+    filed_at: datetime.datetime | None
+    dispatched_at: datetime.datetime | None
+    handled_at: datetime.datetime | None
+    closed_at: datetime.datetime | None
+    due_at: datetime.datetime | None
+    overdue: bool
+    escalation_level: int
+    rework_count: int
+    return_count: int
+    rating: str
+    master_number: str | None = None
+
+    @staticmethod
+    def resolve_master_number(obj) -> str | None:
+        if isinstance(obj, dict):
+            return obj.get("master_number")
+        return obj.master.number if obj.master_id else None
+
+    @staticmethod
+    def resolve_status_label(obj) -> str:
+        return obj["status_label"] if isinstance(obj, dict) else str(obj.get_status_display())
+
+
+class CaseDetailOut(CaseOut):
+    allowed_actions: list[str]
+
+
+class EventOut(Schema):
+    at: datetime.datetime
+    action: str
+    actor_name: str
+    from_status: str
+    to_status: str
+    note: str
+    department_id: int | None
+    data: dict[str, Any]
+
+
+class ReportIn(Schema):
+    title: str = Field(..., min_length=1, max_length=100)
+    description: str = Field("", max_length=5000)
+    category_code: str | None = Field(None, max_length=16, description="分类编码（当前目录版本）")
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    address: str = Field("", max_length=200)
+    urgent: bool = False
+    source: Source = Source.API
+    idempotency_key: str | None = Field(None, max_length=100, description="重试时保持不变，避免重复上报")
+    reporter_name: str = Field("", max_length=64)
+    reporter_phone: str = Field("", max_length=32)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class QueueIn(Schema):
+    status: str | None = Field(None, max_length=16)
+    category: int | None = Field(None, ge=1)
+    area: int | None = Field(None, ge=1)
+    department: int | None = Field(None, ge=1)
+    source: str | None = Field(None, max_length=16)
+    overdue: bool | None = None
+    to_locate: bool | None = None
+    q: str = Field("", max_length=100)
+
+
+class NoteIn(Schema):
+    note: str = Field("", max_length=2000)
+
+
+class CheckIn(NoteIn):
+    confirmed: bool
+
+
+class FileIn(NoteIn):
+    category_code: str | None = Field(None, max_length=16)
+    urgent: bool | None = None
+
+
+class ReasonIn(Schema):
+    reason: str = Field(..., max_length=2000)
+
+
+class DispatchIn(NoteIn):
+    department_id: int = Field(..., ge=1)
+
+
+class ExtensionIn(ReasonIn):
+    amount: Decimal = Field(..., gt=0, le=365, max_digits=7, decimal_places=2)
+    unit: LimitUnit = LimitUnit.WORKING_DAYS
+
+
+class DecideIn(NoteIn):
+    approve: bool
+
+
+class VerifyIn(NoteIn):
+    passed: bool
+
+
+class RateIn(Schema):
+    rating: Rating
+    comment: str = Field("", max_length=2000)
+    reopen: bool = False
+
+
+class MergeIn(NoteIn):
+    master_number: str = Field(..., max_length=32)
+
+
+class LocateIn(Schema):
+    area_id: int | None = Field(None, ge=1)
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+
+
+class UrgentIn(NoteIn):
+    urgent: bool
+
+
+def _active_category(code: str | None) -> Category | None:
+    if not code:
+        return None
+    category = Category.objects.filter(version__is_active=True, code=code, is_active=True).first()
+    if category is None:
+        from django.core.exceptions import ValidationError
+        from django.utils.translation import gettext as _
+
+        raise ValidationError({"category_code": [_("没有这个分类：%(code)s") % {"code": code}]})
+    return category
+
+
+def _detail(request, case: Case) -> dict:
+    case = queries.get_case(request.user, case.number)
+    out = CaseOut.from_orm(case).model_dump()
+    out["allowed_actions"] = rules.allowed_actions(request.user, case)
+    return out
+
+
+def _report(request, payload: ReportIn, photos) -> HttpStatus:
+    key = payload.idempotency_key or request.headers.get("Idempotency-Key")
+    report = intake.Report(
+        title=payload.title, description=payload.description, category=_active_category(payload.category_code),
+        lon=payload.lon, lat=payload.lat, address=payload.address, source=payload.source, urgent=payload.urgent,
+        idempotency_key=key, reporter_name=payload.reporter_name, reporter_phone=payload.reporter_phone,
+        extra=payload.extra, photos=list(photos or []),
+    )
+    case, created = intake.report_case(report, reporter=request.user)
+    return HttpStatus(201 if created else 200, _detail(request, case))
+
+
+@router.get("/categories", response=list[CategoryOut])
+def list_categories(request, q: str = Query("", max_length=50)):
+    """Active categories of the current directory, by code, name or keyword (at most 50)."""
+    version = DirectoryVersion.objects.filter(is_active=True).first()
+    qs = Category.objects.filter(version=version, is_active=True)
+    if q.strip():
+        from django.db.models import Q
+
+        qs = qs.filter(Q(code__startswith=q) | Q(name__icontains=q) | Q(keywords__icontains=q))
+    return qs.order_by("code")[:50]
+
+
+@router.get("", response=list[CaseOut])
+@paginate(Pagination)
+def list_cases(request, filters: Query[QueueIn]):
+    return queries.queue(request.user, queries.QueueFilter(**filters.model_dump()))
+
+
+@router.post("", response={200: CaseDetailOut, 201: CaseDetailOut, 400: ErrorBody})
+def report_case(request, payload: ReportIn):
+    """Report a problem (JSON). Send the same `idempotency_key` (or `Idempotency-Key` header) when
+    retrying: the first case is returned with 200 instead of a second one being made."""
+    return _report(request, payload, [])
+
+
+@router.post("/with-photos", response={200: CaseDetailOut, 201: CaseDetailOut, 400: ErrorBody})
+def report_case_with_photos(request, payload: Form[ReportIn], photos: list[UploadedFile] = File(None)):
+    """Report a problem with photos (multipart/form-data; files in `photos`)."""
+    return _report(request, payload, photos)
+
+
+@router.get("/{number}", response=CaseDetailOut)
+def get_case(request, number: str):
+    return _detail(request, queries.get_case(request.user, number))
+
+
+@router.get("/{number}/events", response=list[EventOut])
+def list_events(request, number: str):
+    return queries.timeline(queries.get_case(request.user, number))
+
+
+@router.get("/{number}/suggestions", response=list[DepartmentRef])
+def suggest_departments(request, number: str):
+    """Departments the routing rules suggest for this case, best first."""
+    return routing.departments_for(queries.get_case(request.user, number))
+
+
+@router.get("/{number}/photos/{int:photo_id}/{kind}")
+def get_photo(request, number: str, photo_id: int, kind: Literal["thumbnail", "public", "image"]):
+    """A case photo. The original (`image`) is for the command center only."""
+    from django.core.exceptions import PermissionDenied
+
+    case = queries.get_case(request.user, number)
+    photo = case.photos.filter(pk=photo_id).first()
+    if photo is None:
+        from django.http import Http404
+
+        raise Http404
+    if kind == "image" and not rules.allowed_by_role(request.user, "dispatch", case):
+        raise PermissionDenied
+    data = getattr(photo, kind).open("rb").read()
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+def _act(request, number: str, fn, **kwargs) -> dict:
+    case = queries.get_case(request.user, number)
+    case = fn(case, actor=request.user, **kwargs)
+    return _detail(request, case)
+
+
+@router.post("/{number}/check", response=CaseDetailOut)
+def check(request, number: str, payload: CheckIn):
+    """核实 (supervisor on site)."""
+    return _act(request, number, services.check_case, confirmed=payload.confirmed, note=payload.note)
+
+
+@router.post("/{number}/file", response=CaseDetailOut)
+def file(request, number: str, payload: FileIn):
+    """立案."""
+    return _act(request, number, services.file_case, category=_active_category(payload.category_code),
+                note=payload.note, urgent=payload.urgent)
+
+
+@router.post("/{number}/not-file", response=CaseDetailOut)
+def not_file(request, number: str, payload: ReasonIn):
+    """不予立案."""
+    return _act(request, number, services.not_file_case, reason=payload.reason)
+
+
+@router.post("/{number}/withdraw", response=CaseDetailOut)
+def withdraw(request, number: str, payload: NoteIn):
+    """The reporter withdraws before filing."""
+    return _act(request, number, services.withdraw_case, reason=payload.note)
+
+
+@router.post("/{number}/dispatch", response=CaseDetailOut)
+def dispatch(request, number: str, payload: DispatchIn):
+    """派遣 to a department."""
+    from django.shortcuts import get_object_or_404
+
+    from gongzhi.orgs.models import Department
+
+    department = get_object_or_404(Department, pk=payload.department_id, is_active=True)
+    return _act(request, number, services.dispatch_case, department=department, note=payload.note)
+
+
+@router.post("/{number}/accept", response=CaseDetailOut)
+def accept(request, number: str, payload: NoteIn):
+    """签收 (the department)."""
+    return _act(request, number, services.accept_case, note=payload.note)
+
+
+@router.post("/{number}/return", response=CaseDetailOut)
+def return_(request, number: str, payload: ReasonIn):
+    """退回 to the dispatcher (a wrong dispatch)."""
+    return _act(request, number, services.return_case, reason=payload.reason)
+
+
+@router.post("/{number}/extension", response=CaseDetailOut)
+def extension(request, number: str, payload: ExtensionIn):
+    """申请延期."""
+    case = queries.get_case(request.user, number)
+    services.request_extension(case, actor=request.user, amount=payload.amount, unit=payload.unit,
+                               reason=payload.reason)
+    return _detail(request, case)
+
+
+@router.post("/{number}/extension/decide", response=CaseDetailOut)
+def decide(request, number: str, payload: DecideIn):
+    """审批延期: approve (new due time) or deny."""
+    return _act(request, number, services.decide_extension, approve=payload.approve, note=payload.note)
+
+
+@router.post("/{number}/handle", response=CaseDetailOut)
+def handle(request, number: str, payload: Form[NoteIn], photos: list[UploadedFile] = File(None)):
+    """处置完成, with photos (multipart/form-data; files in `photos`)."""
+    from . import photos as photo_store
+
+    uploads = list(photos or [])
+    photo_store.check_uploads(uploads)  # before anything is written: a bad photo loses nothing
+    case = queries.get_case(request.user, number)
+    case = services.handle_case(case, actor=request.user, note=payload.note)
+    event = case.events.order_by("-at", "-id").first()
+    for upload in uploads:
+        photo_store.save_photo(case, upload, stage="handle", actor=request.user, event=event)
+    return _detail(request, case)
+
+
+@router.post("/{number}/verify", response=CaseDetailOut)
+def verify(request, number: str, payload: VerifyIn):
+    """核查: passed → 结案, failed → 返工."""
+    return _act(request, number, services.verify_case, passed=payload.passed, note=payload.note)
+
+
+@router.post("/{number}/rate", response=CaseDetailOut)
+def rate(request, number: str, payload: RateIn):
+    """评价 by the reporter; `reopen` with an unsatisfied rating asks for a second round (once)."""
+    return _act(request, number, services.rate_case, rating=payload.rating, comment=payload.comment,
+                reopen=payload.reopen)
+
+
+@router.post("/{number}/merge", response=CaseDetailOut)
+def merge(request, number: str, payload: MergeIn):
+    """Merge this duplicate into a master case."""
+    master = queries.get_case(request.user, payload.master_number)
+    return _act(request, number, services.merge_case, master=master, note=payload.note)
+
+
+@router.post("/{number}/locate", response=CaseDetailOut)
+def locate(request, number: str, payload: LocateIn):
+    """Place a to-be-located case in its grid, by area or by point."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    from gongzhi.areas import queries as area_queries
+    from gongzhi.areas.services import area_at
+
+    if payload.area_id:
+        area = area_queries.get_area(request.user, payload.area_id)
+    elif payload.lon is not None and payload.lat is not None:
+        area = area_at(payload.lon, payload.lat)
+        if area is None:
+            raise ValidationError({"lon": [_("该位置不在本市网格范围内")]})
+    else:
+        raise ValidationError({"area_id": [_("请选择网格或提供经纬度")]})
+    return _act(request, number, services.locate_case, area=area, lon=payload.lon, lat=payload.lat)
+
+
+@router.post("/{number}/urgent", response=CaseDetailOut)
+def urgent(request, number: str, payload: UrgentIn):
+    """Mark or unmark urgent (time limits switch to natural hours)."""
+    return _act(request, number, services.set_urgent, urgent=payload.urgent, note=payload.note)
