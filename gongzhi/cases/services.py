@@ -58,7 +58,7 @@ def _transition(case: Case, actor, action: str, change: Callable[[Case], None], 
                 data: dict | None = None, check_role: bool = True) -> tuple[Case, CaseEvent]:
     """The skeleton every transition shares. ``change`` mutates the locked case (status and fields)."""
     with transaction.atomic():
-        locked = Case.objects.select_for_update().select_related("area", "category").get(pk=case.pk)
+        locked = Case.objects.select_for_update(of=("self",)).select_related("area", "category").get(pk=case.pk)
         # Checked on the locked row: the department or area may have changed since the caller read it.
         if check_role and not rules.allowed_by_role(actor, action, locked):
             raise PermissionDenied(_("你无权对该案件执行“%(action)s”") % {"action": ACTION_LABELS.get(action, action)})
