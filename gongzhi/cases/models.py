@@ -160,7 +160,7 @@ class Case(models.Model):
                                  on_delete=models.SET_NULL, related_name="reported_cases")
     reporter_name = models.CharField(_("上报人姓名"), max_length=64, blank=True)
     reporter_phone = models.CharField(_("上报人电话"), max_length=32, blank=True)
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001 (NULL: no key, outside the unique constraint)
 
     department = models.ForeignKey("orgs.Department", verbose_name=_("处置部门"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="cases")

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+"""The phone report page (上报问题), its service worker and offline fallback, under /report/."""
+
+from django.urls import path
+
+from . import report_views as views
 
 app_name = "report"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.report, name="report"),
+    path("categories/", views.categories, name="categories"),
+    path("done/<str:number>/", views.done, name="done"),
+    path("offline/", views.offline, name="offline"),
+    path("sw.js", views.service_worker, name="sw"),
+]
