@@ -1,7 +1,7 @@
 """The ``gongzhi`` command for operators.
 
     gongzhi serve [--bind 127.0.0.1:8000] [--workers N]   web server (gunicorn + whitenoise)
-    gongzhi worker [--queue-name '*']                     background tasks (django-tasks database worker)
+    gongzhi worker [--queue-name '*']                     background tasks and the deadline sweeper
     gongzhi migrate                                        create or upgrade the database
     gongzhi demo [--reset]                                 load the demo city (乌海市) and its logins
     gongzhi createadmin                                    create an administrator
@@ -16,7 +16,7 @@ import os
 import sys
 
 ALIASES = {
-    "worker": ["db_worker"],
+    "worker": ["run_worker"],
     "createadmin": ["createsuperuser"],
     "import-areas": ["import_areas"],
     "export-areas": ["export_areas"],

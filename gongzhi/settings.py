@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "gongzhi.areas",
     "gongzhi.orgs",
     "gongzhi.cases",
+    "gongzhi.notifications",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +224,8 @@ CASE_TRUSTED_REPORTER_ROLES = envlist("CASE_TRUSTED_REPORTER_ROLES", "grid_worke
 CASE_REOPEN_LIMIT = envint("CASE_REOPEN_LIMIT", 1)
 CASE_PHOTO_MAX_BYTES = envint("CASE_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 CASE_PHOTO_MAX_COUNT = envint("CASE_PHOTO_MAX_COUNT", 9)
+# Device alert webhooks (/hooks/devices/<source>/): "camera=secret1,access=secret2" → {source: secret}.
+DEVICE_WEBHOOK_SECRETS = {k.strip(): v.strip() for k, _sep, v in (item.partition("=") for item in envlist("DEVICE_WEBHOOK_SECRETS")) if k.strip() and v.strip()}
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("cases/", include("gongzhi.cases.urls")),
     path("report/", include("gongzhi.cases.report_urls")),
     path("hooks/", include("gongzhi.cases.hook_urls")),
+    path("inbox/", include("gongzhi.notifications.urls")),
     path("", include("gongzhi.orgs.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core.errors import Conflict
 
@@ -28,11 +29,11 @@ class TransitionError(Conflict):
 
 
 ACTION_LABELS = {
-    "report": _("上报"), "check": _("核实"), "file": _("立案"), "not_file": _("不予立案"), "withdraw": _("撤回"),
-    "dispatch": _("派遣"), "accept": _("签收"), "return": _("退回"), "request_extension": _("申请延期"),
-    "decide_extension": _("审批延期"), "handle": _("处置完成"), "verify": _("核查"), "rate": _("评价"),
-    "merge": _("合并"), "locate": _("定位"), "set_urgent": _("标记紧急"), "warn": _("预警"),
-    "overdue": _("超期"), "escalate": _("督办"), "reopen": _("重新办理"), "auto_dispatch": _("自动派遣"),
+    "report": gettext_lazy("上报"), "check": gettext_lazy("核实"), "file": gettext_lazy("立案"), "not_file": gettext_lazy("不予立案"), "withdraw": gettext_lazy("撤回"),
+    "dispatch": gettext_lazy("派遣"), "accept": gettext_lazy("签收"), "return": gettext_lazy("退回"), "request_extension": gettext_lazy("申请延期"),
+    "decide_extension": gettext_lazy("审批延期"), "handle": gettext_lazy("处置完成"), "verify": gettext_lazy("核查"), "rate": gettext_lazy("评价"),
+    "merge": gettext_lazy("合并"), "locate": gettext_lazy("定位"), "set_urgent": gettext_lazy("标记紧急"), "warn": gettext_lazy("预警"),
+    "overdue": gettext_lazy("超期"), "escalate": gettext_lazy("督办"), "reopen": gettext_lazy("重新办理"), "auto_dispatch": gettext_lazy("自动派遣"),
 }
 
 

@@ -1,0 +1,140 @@
+"""``gongzhi worker``: the django-tasks database worker, plus the deadline sweeper loop.
+
+The sweeper (``cases.sweeper``) runs in a daemon thread every ``CASE_SWEEP_SECONDS`` seconds and
+also retries due webhook deliveries; the database worker (``django_tasks_db``'s ``db_worker``)
+runs in the main thread with the options given here. SIGTERM or SIGINT stops both: the worker
+finishes its running task (its own signal handling), then the sweeper thread is told to stop and
+finishes the claim in hand — every claim is one short transaction, so nothing is half done.
+
+Any number of workers may run on any hosts: both loops claim their work with conditional updates.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from argparse import BooleanOptionalAction
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
+
+from gongzhi.cases import sweeper
+
+logger = logging.getLogger("gongzhi.worker")
+
+#: How long to wait for the sweeper thread to finish its claim in hand at shutdown.
+STOP_GRACE_SECONDS = 30
+
+
+def periodic_jobs(stop: threading.Event) -> list:
+    """What the sweeper thread runs on each pass: deadlines, then webhook retries."""
+    from gongzhi.notifications.services import deliver_due_webhooks
+
+    def deadlines():
+        return sweeper.sweep(should_stop=stop.is_set)
+
+    def webhooks():
+        attempts = deliver_due_webhooks()
+        return f"webhook attempts={attempts}" if attempts else None
+
+    return [deadlines, webhooks]
+
+
+def start_sweeper(stop: threading.Event, interval: float) -> threading.Thread:
+    thread = threading.Thread(target=sweeper.run_forever, name="gongzhi-sweeper", daemon=True,
+                              kwargs={"interval": interval, "jobs": periodic_jobs(stop)}, args=(stop,))
+    thread.start()
+    return thread
+
+
+def is_database_backend(alias: str) -> bool:
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    try:
+        return isinstance(task_backends[alias], DatabaseBackend)
+    except Exception:  # noqa: BLE001 - an unknown alias: db_worker reports it properly
+        return True
+
+
+class Command(BaseCommand):
+    help = "Run the background worker: the django-tasks database worker and the deadline sweeper."
+
+    def add_arguments(self, parser) -> None:
+        # Passed through to db_worker, which validates them (see `gongzhi db_worker --help`).
+        parser.add_argument("--queue-name", help="queues to process, comma-separated; '*' for all")
+        parser.add_argument("--exclude-queues", help="queues to leave out (with --queue-name '*')")
+        parser.add_argument("--interval", help="seconds to wait when the task queue is empty")
+        parser.add_argument("--batch", action="store_true", help="run the queued tasks, then exit")
+        parser.add_argument("--reload", action=BooleanOptionalAction, default=None,
+                            help="reload on code changes (default: DEBUG)")
+        parser.add_argument("--backend", dest="backend_name", help="the task backend alias")
+        parser.add_argument("--no-startup-delay", action="store_true")
+        parser.add_argument("--max-tasks", help="exit after this many tasks")
+        parser.add_argument("--worker-id", help="a worker id, unique in the pool")
+        # Ours.
+        parser.add_argument("--sweep-seconds", type=float, default=None,
+                            help="seconds between sweeper passes (default: CASE_SWEEP_SECONDS, 30)")
+        parser.add_argument("--no-sweeper", action="store_true", help="run the task worker only")
+
+    def handle(self, *args, **options) -> None:
+        interval = options["sweep_seconds"] if options["sweep_seconds"] is not None else sweeper.sweep_seconds()
+        if interval <= 0:
+            interval = sweeper.sweep_seconds()
+        backend = options["backend_name"] or "default"
+        reload = settings.DEBUG if options["reload"] is None else options["reload"]
+        if options["batch"]:
+            reload = False
+        # Under --reload this process only restarts a child that runs this command again: the
+        # sweeper belongs in the child.
+        supervisor_only = reload and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true"
+
+        if not is_database_backend(backend):
+            logger.warning("task backend %r is not the database backend: running the sweeper only", backend)
+            if not options["no_sweeper"]:
+                self.sweep_in_foreground(interval)
+            return
+
+        stop = threading.Event()
+        thread = None
+        if not options["no_sweeper"] and not supervisor_only:
+            thread = start_sweeper(stop, interval)
+        try:
+            call_command("db_worker", *self.worker_args(options, reload), verbosity=options["verbosity"])
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(STOP_GRACE_SECONDS)
+                if thread.is_alive():
+                    logger.warning("sweeper thread still busy after %s s; exiting anyway", STOP_GRACE_SECONDS)
+
+    @staticmethod
+    def worker_args(options: dict, reload: bool) -> list[str]:
+        argv: list[str] = []
+        for name in ("queue_name", "exclude_queues", "interval", "backend_name", "max_tasks", "worker_id"):
+            value = options.get(name)
+            if value not in (None, ""):
+                flag = "--backend" if name == "backend_name" else "--" + name.replace("_", "-")
+                argv += [flag, str(value)]
+        if options.get("batch"):
+            argv.append("--batch")
+        if options.get("no_startup_delay"):
+            argv.append("--no-startup-delay")
+        argv.append("--reload" if reload else "--no-reload")
+        return argv
+
+    def sweep_in_foreground(self, interval: float) -> None:
+        """The sweeper loop in this thread, stopped by SIGTERM or SIGINT."""
+        stop = threading.Event()
+
+        def on_signal(signum, frame) -> None:
+            logger.warning("received %s: stopping the sweeper", signal.strsignal(signum))
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        sweeper.run_forever(stop, interval=interval, jobs=periodic_jobs(stop))
