@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "gongzhi.core.context_processors.shell",
+                "gongzhi.notifications.context_processors.inbox",
             ],
         },
     }
@@ -224,6 +225,20 @@ CASE_TRUSTED_REPORTER_ROLES = envlist("CASE_TRUSTED_REPORTER_ROLES", "grid_worke
 CASE_REOPEN_LIMIT = envint("CASE_REOPEN_LIMIT", 1)
 CASE_PHOTO_MAX_BYTES = envint("CASE_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 CASE_PHOTO_MAX_COUNT = envint("CASE_PHOTO_MAX_COUNT", 9)
+CASE_ESCALATION_STEP_HOURS = float(env("CASE_ESCALATION_STEP_HOURS", "4"))  # working hours between 督办 levels
+CASE_SWEEP_SECONDS = envint("CASE_SWEEP_SECONDS", 30)
+
+# Notifications: the in-app inbox always; email when NOTIFY_EMAIL is on; webhooks set up in admin.
+NOTIFY_EMAIL = envbool("NOTIFY_EMAIL")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gongzhi@localhost")
 # Device alert webhooks (/hooks/devices/<source>/): "camera=secret1,access=secret2" → {source: secret}.
 DEVICE_WEBHOOK_SECRETS = {k.strip(): v.strip() for k, _sep, v in (item.partition("=") for item in envlist("DEVICE_WEBHOOK_SECRETS")) if k.strip() and v.strip()}
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
