@@ -48,6 +48,9 @@ class Command(BaseCommand):
             if deleted:
                 self.stdout.write("已删除演示数据 / Demo data deleted.")
         summary = build_demo_city(stdout=self.stdout)
+        from gongzhi.cases.demo import build_demo_cases
+
+        build_demo_cases(stdout=self.stdout)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:
