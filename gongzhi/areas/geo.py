@@ -137,13 +137,14 @@ _checked_at = 0.0
 STAMP_CHECK_SECONDS = 1.0
 
 
-def current_index() -> AreaIndex:
-    """The process's index, rebuilt when the database stamp has moved (checked at most once a second)."""
+def current_index(*, recheck: bool = False) -> AreaIndex:
+    """The process's index, rebuilt when the database stamp has moved (checked at most once a second,
+    or now with ``recheck``)."""
     global _cached, _checked_at
     from .models import Area, AreaIndexStamp
 
     now = time.monotonic()
-    if _cached is not None and now - _checked_at < STAMP_CHECK_SECONDS:
+    if _cached is not None and not recheck and now - _checked_at < STAMP_CHECK_SECONDS:
         return _cached
     stamp = AreaIndexStamp.objects.values_list("version", flat=True).first() or 0
     with _lock:

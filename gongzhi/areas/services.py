@@ -199,6 +199,19 @@ def delete_area(area: Area, *, actor) -> None:
 
 
 def area_at(lon: float, lat: float) -> Area | None:
-    """The smallest area containing the point (e.g. a grid or a building)."""
-    area_id = geo.current_index().lookup(lon, lat)
-    return Area.objects.select_related("level").filter(pk=area_id).first() if area_id else None
+    """The smallest area containing the point (e.g. a grid or a building).
+
+    A miss is checked once more against the database's index stamp, so an area created or
+    replaced a moment ago (within the index's one-second check window) is found too.
+    """
+    index = geo.current_index()
+    for attempt in range(2):
+        area_id = index.lookup(lon, lat)
+        area = Area.objects.select_related("level").filter(pk=area_id).first() if area_id else None
+        if area is not None or attempt:
+            return area
+        fresh = geo.current_index(recheck=True)
+        if fresh is index:
+            return None
+        index = fresh
+    return None

@@ -107,3 +107,12 @@ def _advance(case: Case, stage: str, users: dict) -> None:
     if case.status == "handled" and stage_index >= 5:
         case = services.verify_case(case, actor=supervisor, passed=True, note="现场核查已整改")
         services.rate_case(case, actor=case.reporter, rating="satisfied", comment="处理及时")
+
+
+def reset_demo_cases() -> int:
+    """Delete the demo's cases (with their timelines and photos), before the demo city is reset."""
+    with transaction.atomic():
+        demo = Case.objects.filter(extra__demo=True)
+        Case.objects.filter(master__in=demo).update(master=None)
+        count, _ = demo.delete()
+    return count

@@ -39,6 +39,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset: bool = False, **options):
         if reset:
+            from gongzhi.cases.demo import reset_demo_cases
+
+            reset_demo_cases()
             try:
                 deleted = reset_demo_city(stdout=self.stdout)
             except ProtectedError as exc:
