@@ -3,8 +3,7 @@ a resident's report with a photo → the dispatcher files and dispatches → the
 and handles with a photo → the supervisor verifies → the resident rates; the timeline shows every
 step with who and when, and no page breaks the Content-Security-Policy.
 
-The report is made with ``intake.report_case`` before the browser starts (the phone report page at
-/report/ is built separately); switch this step to /report/ once that page exists.
+The resident reports on the phone report page /report/ (GPS granted to the browser context).
 
 Set ``GONGZHI_SCREENSHOTS=/tmp`` to also save the queue, the detail and the inbox at 375 and 1280 px.
 """
@@ -17,10 +16,8 @@ import re
 import shutil
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from gongzhi.cases import intake
 from gongzhi.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,18 +39,14 @@ def small_jpeg(color: str) -> bytes:
 
 @pytest.fixture
 def reported(world, directory, supervisor, settings, tmp_path):
-    """The resident's report (with a photo), made before Playwright starts: ORM work after its event
-    loop starts would open a connection that is never closed (see core/tests/test_browser.py)."""
+    """Everything the loop needs in the database, set up before Playwright starts: ORM work after its
+    event loop starts would open a connection that is never closed (see core/tests/test_browser.py)."""
     from gongzhi.areas import geo
 
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "m")}}}
     geo.forget_index()
-    photo = SimpleUploadedFile("report.jpg", small_jpeg("orange"), content_type="image/jpeg")
-    case, _created = intake.report_case(intake.Report(
-        title="小区门口垃圾堆积", description="垃圾桶满了，堆在路边", lon=100.05, lat=30.05, photos=[photo]),
-        reporter=world.resident)
-    return case
+    return world
 
 
 @pytest.fixture
@@ -72,11 +65,14 @@ def browser(live_server, reported, monkeypatch):
         browser.close()
 
 
-def open_as(browser, username: str, *, viewport: dict = PHONE):
+def open_as(browser, username: str, *, viewport: dict = PHONE, geolocation: dict | None = None):
     """A fresh browser context (its own cookies) for one person, logged in."""
     phone = viewport is PHONE
     context = browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone,
                                   has_touch=phone, locale="zh-CN")
+    if geolocation:
+        context.grant_permissions(["geolocation"])
+        context.set_geolocation(geolocation)
     page = context.new_page()
     page.on("console", lambda m: "Content Security Policy" in m.text and browser.csp_errors.append(m.text))
     page.on("pageerror", lambda error: browser.js_errors.append(str(error)))
@@ -104,8 +100,30 @@ def success(page) -> str:
     return page.locator(".messages li.success").inner_text()
 
 
+def report_from_the_phone(browser, photo) -> str:
+    """The resident reports with GPS and a photo on /report/; returns the case number."""
+    from playwright.sync_api import expect
+
+    resident = open_as(browser, "resident", geolocation={"latitude": 30.05, "longitude": 100.05})
+    resident.goto(browser.base + "/report/")
+    resident.wait_for_selector("#report-map[data-ready]")
+    resident.fill("#id_title", "小区门口垃圾堆积")
+    resident.fill("#id_description", "垃圾桶满了，堆在路边")
+    resident.click("#locate-me")
+    expect(resident.locator("#id_lon")).not_to_have_value("", timeout=5000)
+    resident.set_input_files("#id_photos", str(photo))
+    resident.wait_for_selector("#photo-previews img")
+    resident.click("#report-submit")
+    resident.wait_for_url("**/report/done/**")
+    number = resident.inner_text("#case-number")
+    resident.context.close()
+    return number
+
+
 def test_the_whole_loop_on_a_phone(browser, reported, world, tmp_path):
-    number = reported.number
+    report_photo = tmp_path / "report.jpg"
+    report_photo.write_bytes(small_jpeg("orange"))
+    number = report_from_the_phone(browser, report_photo)
     detail = f"{browser.base}/cases/{number}/"
     handled_photo = tmp_path / "handled.jpg"
     handled_photo.write_bytes(small_jpeg("green"))
@@ -122,7 +140,10 @@ def test_the_whole_loop_on_a_phone(browser, reported, world, tmp_path):
     dispatcher.wait_for_url(detail)
     assert dispatcher.locator("h1").inner_text() == "小区门口垃圾堆积"
     dispatcher.wait_for_selector("#casemap[data-loaded]")
-    assert dispatcher.locator(".photocard img").evaluate("img => img.complete && img.naturalWidth > 0")
+    dispatcher.locator(".photocard img").scroll_into_view_if_needed()  # loading="lazy"
+    dispatcher.wait_for_function(
+        "() => { const i = document.querySelector('.photocard img'); return i && i.complete && i.naturalWidth > 0 }",
+        timeout=5000)
     shot(browser, dispatcher, "detail", world.dispatcher.username)
     dispatcher.select_option("#file-category", label="06010 暴露垃圾")
     dispatcher.click("#act-file button[type=submit]")
