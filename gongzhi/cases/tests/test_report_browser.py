@@ -55,10 +55,10 @@ def page(live_server, world, directory, monkeypatch):
         page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
         page.base = live_server.url
         yield page
-        browser.close()
-    from django.db import connections
+        from django.db import connections
 
-    connections.close_all()  # the test's own ORM polls ran in Playwright's context
+        connections.close_all()  # the test's own ORM polls ran in Playwright's context: close them there
+        browser.close()
 
 
 @pytest.fixture
