@@ -1,8 +1,9 @@
-"""Run every benchmark and rewrite the results section of docs/benchmarks.md (``make bench``).
+"""Run every benchmark and rewrite the results sections of docs/benchmarks.md (``make bench``).
 
     .venv/bin/python bench/run.py             # all benchmarks; rewrites docs/benchmarks.md
     .venv/bin/python bench/run.py --quick     # smaller runs, a smoke test; leaves the docs alone
     .venv/bin/python bench/run.py --no-write  # full runs, docs untouched
+    .venv/bin/python bench/run.py --only cases  # some of them (lookup, subtree, cases); only their sections
 
 Each benchmark runs in its own process and prints one JSON object; the raw results are also kept in
 ``bench/results/<date>.json`` (ignored by git). Exit status: 1 if any benchmark gave a wrong answer,
@@ -27,6 +28,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+CASES_START, CASES_END = "<!-- bench:cases:start -->", "<!-- bench:cases:end -->"
+BENCHMARKS = ("lookup", "subtree", "cases")
 ONE_CORE = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")}
 
@@ -53,6 +56,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "psql": command_output("psql", "--version"),
+        "gunicorn": command_output(str(Path(sys.executable).parent / "gunicorn"), "--version"),
         "load_average_at_start": [round(x, 2) for x in load],
     }
 
@@ -188,13 +192,195 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
-def rewrite_doc(section: str) -> None:
+def ms(value) -> str:
+    return "—" if value is None else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def cpu_cell(cpu: dict, own: str = "loadgen_cores", own_label: str = "load gen.") -> str:
+    return (f"{cpu.get('gunicorn_cores', 0):.2f} / {cpu.get('postgres_cores', 0):.2f} / {cpu.get(own, 0):.2f} "
+            f"/ {cpu.get('other_cores', 0):.2f}")
+
+
+def render_cases(results: dict) -> str:
+    """The closed-loop section: intake vs pgbench, auto-dispatch latency, the queue over 1,000,000 cases."""
+    m, c = results["machine"], results["cases"]
+    load = " / ".join(f"{x:.2f}" for x in m["load_average_at_start"])
+    pg = c.get("postgres_settings", {})
+    git = c.get("git", {})
+    tree = (f"`{git.get('commit', '?')}`" + (f" with {git['uncommitted_files_under_gongzhi']} uncommitted files under "
+            "`gongzhi/` (other work in progress, measured as it stood)" if git.get("uncommitted_files_under_gongzhi")
+            else ""))
+    lines = [
+        f"Run on **{results['date']}** with `{results['command']}` (`bench/cases.py`).",
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        f"| cores (`nproc`) | {m['nproc']} — gunicorn, PostgreSQL and the load generator share them |",
+        f"| CPU (`lscpu` model name) | {m['cpu']} |",
+        f"| memory (`free -h`) | {m['memory']} |",
+        f"| kernel | Linux {m['kernel']} |",
+        f"| Python / gunicorn | {m['python']} / {m.get('gunicorn', '?').replace('gunicorn (version ', '').rstrip(')')} |",
+        f"| PostgreSQL server | {c.get('server_version', '(not run)')}, same machine, over 127.0.0.1; shared_buffers "
+        f"{pg.get('shared_buffers', '?')}, synchronous_commit {pg.get('synchronous_commit', '?')}, fsync "
+        f"{pg.get('fsync', '?')} |",
+        f"| code measured | {tree} |",
+        f"| load average at start (1 / 5 / 15 min) | {load} — the machine is shared with other sessions; each run "
+        "below says how many cores *other* processes used meanwhile |",
+        "",
+    ]
+    if not c.get("ok"):
+        lines += ["**Errors (wrong answers, or a part that could not run):**", ""]
+        lines += [f"- {e}" for e in c.get("errors", [])] + [""]
+
+    intake, pgb = c.get("intake"), c.get("pgbench") or {}
+    if intake:
+        lines += [
+            "#### 1. Report intake against pgbench",
+            "",
+            "`POST /api/v1/cases` by grid workers (JSON, no photo, auto-dispatched: grid lookup, number, routing, "
+            f"`due_at`), {intake['runs'][0]['connections']} closed-loop keep-alive connections, "
+            f"{intake['runs'][0]['duration_s']:g} s per configuration after a warm-up. CPU columns: cores used by "
+            "gunicorn / PostgreSQL / the load generator / everything else on the machine.",
+            "",
+            "| gunicorn | reports/s | p50 | p95 | p99 | CPU: gunicorn / PG / load gen. / others | "
+            "DB backends waiting on a lock |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in intake["runs"]:
+            lat = r["latency"]
+            lines.append(
+                f"| `{r['config']['name']}` | **{n(r['per_s'])}** | {ms(lat.get('p50_ms'))} ms | "
+                f"{ms(lat.get('p95_ms'))} ms | {ms(lat.get('p99_ms'))} ms | {cpu_cell(r['cpu'])} | "
+                f"{r['db_waits']['lock_wait_share_of_active']:.0%} of active "
+                f"({', '.join(f'{k} {v}' for k, v in list(r['db_waits']['top_wait_events'].items())[:2])}) |")
+        h = intake.get("healthz_ceiling")
+        if h:
+            lines.append(f"| `GET /healthz` (Django + `SELECT 1`), `{intake['best']}` | {n(h['per_s'])} req/s | "
+                         f"{ms(h['latency'].get('p50_ms'))} ms | {ms(h['latency'].get('p95_ms'))} ms | "
+                         f"{ms(h['latency'].get('p99_ms'))} ms | {cpu_cell(h['cpu'])} | — |")
+        if pgb.get("tps"):
+            lines.append(f"| `{pgb['command']}` (single-row INSERT, {pgb['columns']} columns) | **{n(pgb['tps'])}** "
+                         f"rows/s | avg {pgb['latency_avg_ms']} ms | | | — / {pgb['cpu']['postgres_cores']:.2f} / "
+                         f"{pgb['cpu']['pgbench_cores']:.2f} / {pgb['cpu']['other_cores']:.2f} | — |")
+        elif pgb:
+            lines.append(f"| pgbench | not run: {pgb.get('error', '?')} | | | | | |")
+        best = next(r for r in intake["runs"] if r["config"]["name"] == intake["best"])
+        lines += [
+            "",
+            "| what | result | target | |",
+            "| --- | --- | --- | --- |",
+            f"| report intake, best configuration (`{intake['best']}`) | **{n(intake['per_s'])} reports/s** "
+            f"| ≥ {n(intake['target_per_s'])} /s | {verdict(intake['target_met'])} |",
+        ]
+        if "ratio_to_pgbench" in intake:
+            lines.append(f"| intake ÷ pgbench single-row INSERTs | **{intake['ratio_to_pgbench']:.1%}** "
+                         f"({n(intake['per_s'])} ÷ {n(pgb['tps'])}) | ≥ {intake['target_ratio']:.0%} "
+                         f"| {verdict(intake['ratio_met'])} |")
+        lines += [
+            "",
+            f"Checked after each run: every `201` is one case row — best run: {n(best['created_201_total'])} answers "
+            f"201 (warm-up included), {n(best['rows'])} rows with those keys, {n(best['distinct_numbers_rows'])} "
+            f"distinct case numbers ({'all match' if best['rows_match_201'] else '**MISMATCH**'}); "
+            f"{best['retry']['sent']} of the keys sent again: "
+            f"{', '.join(f'{v} × {k}' for k, v in best['retry']['statuses'].items())}, the same case each time "
+            f"({best['retry']['same_case']}), rows afterwards {n(best['rows_after_retry'])}.",
+            "",
+        ]
+
+    d = c.get("dispatch")
+    if d:
+        lat = d["latency_from_schedule"]
+        lines += [
+            "#### 2. Auto-dispatch latency at a fixed rate",
+            "",
+            f"Reports from grid workers (网格员) whose category routes to exactly one department "
+            f"(`{d['routed_to']}`), sent open-loop at **{d['rate_per_s']:g}/s** for {d['duration_s']} s "
+            f"(`{d['config']}`); latency from each report's *scheduled* send time to the answer, so a queue in "
+            "front of a slow server counts.",
+            "",
+            "| sent | answers | case status in the answer | p50 | p95 | p99 | max | CPU: gunicorn / PG / "
+            "load gen. / others | target | |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            f"| {n(d['sent'])} of {n(d['planned'])} | {', '.join(f'{v} × {k}' for k, v in d['http_statuses'].items())} "
+            f"| {', '.join(f'{v} × {k}' for k, v in d['case_statuses'].items())} | {ms(lat.get('p50_ms'))} ms "
+            f"| {ms(lat.get('p95_ms'))} ms | **{ms(lat.get('p99_ms'))} ms** | {ms(lat.get('max_ms'))} ms "
+            f"| {cpu_cell(d['cpu'])} | p99 < {d['target_p99_ms']:g} ms | {verdict(d['target_met'])} |",
+            "",
+        ]
+        if d.get("not_sent_server_saturated"):
+            lines += [f"The server could not keep up: the run was stopped after {d['wall_s']} s with "
+                      f"{n(d['not_sent_server_saturated'])} reports not sent.", ""]
+
+    q = c.get("queue")
+    if q:
+        data = q["data"]
+        statuses = ", ".join(f"{k} {v / data['cases']:.1%}" for k, v in data["statuses"].items())
+        lines += [
+            "#### 3. The command-center queue over 1,000,000 cases",
+            "",
+            f"{n(data['cases'])} cases written with COPY in {data['load_s']} s (VACUUM ANALYZE {data['vacuum_analyze_s']}"
+            f" s; table {n(data['table_mib'])} MiB, {n(data['table_with_indexes_mib'])} MiB with indexes): created "
+            f"{data['first_created'][:10]} … {data['last_created'][:10]} over {data['grids']} grids and "
+            f"{data['categories']} matters; {statuses}; open {n(data['open'])}, overdue {n(data['overdue'])}, to be "
+            f"located {n(data['to_locate'])}; {n(data['in_fenghuangling'])} in 凤凰岭街道 (the street dispatcher's "
+            "jurisdiction).",
+            "",
+            f"One client, keep-alive, {q['runs']} requests after 3 warm-ups, gunicorn `{q['config']}`. API: "
+            "`GET /api/v1/cases?…` (100 per page, with the total count); page: `GET /cases/?…` (50 per page, no "
+            "count)" + ("" if q["html_measured"] else " — **the page did not answer 200, so only the API was "
+                        "timed**") + ". p50 / p95 in ms.",
+            "",
+            "| filter | rows (API count) | `center` API | `center` page | `fhl-dispatcher` API | `fhl-dispatcher` page |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        by = {(r["user"], r["filter"], r["kind"]): r for r in q["results"]}
+        for name in dict.fromkeys(r["filter"] for r in q["results"]):
+            def cell(user, kind, name=name):
+                r = by.get((user, name, kind))
+                if not r or "p95_ms" not in r:
+                    return "—"
+                text = f"{ms(r['p50_ms'])} / {ms(r['p95_ms'])}"
+                return f"**{text}**" if r["p95_ms"] >= q["target_p95_ms"] else text
+            counts = " / ".join(str(n(by[(u, name, 'api')]['count'])) if (u, name, "api") in by and
+                                by[(u, name, "api")].get("count") is not None else "—"
+                                for u in ("center", "fhl-dispatcher"))
+            lines.append(f"| {name} | {counts} | {cell('center', 'api')} | {cell('center', 'html')} "
+                         f"| {cell('fhl-dispatcher', 'api')} | {cell('fhl-dispatcher', 'html')} |")
+        worst = q.get("worst_api") or {}
+        lines += [
+            "",
+            "Bold: p95 at or above the target.",
+            "",
+            "| what | result | target | |",
+            "| --- | --- | --- | --- |",
+            f"| queue API, p95 of the slowest filter ({worst.get('user')}: {worst.get('filter')}) | "
+            f"**{ms(worst.get('p95_ms'))} ms** ({q['api_met']} of {q['api_measured']} under the target) "
+            f"| < {q['target_p95_ms']:g} ms | {verdict(q['target_met_api'])} |",
+        ]
+        if q.get("html_measured"):
+            wh = q["worst_html"]
+            lines.append(f"| queue page, p95 of the slowest filter ({wh['user']}: {wh['filter']}) | "
+                         f"**{ms(wh['p95_ms'])} ms** ({q['html_met']} of {q['html_measured_count']} under the target) "
+                         f"| < {q['target_p95_ms']:g} ms | {verdict(q['target_met_html'])} |")
+        lines += ["", "Sequential scans of `cases_case` (EXPLAIN ANALYZE of every captured query): "
+                  + ("; ".join(q["seq_scans"]) if q["seq_scans"] else "none") + ".", ""]
+        sq = q.get("slowest_query")
+        if sq:
+            lines += [f"The slowest query ({sq['exec_ms']:.1f} ms executing; {sq['user']}, {sq['filter']}, "
+                      f"{'API' if sq['kind'] == 'api' else 'page'}):", "", "```", sq["sql"], "", sq["plan"], "```", ""]
+        lines += ["Indexes on `cases_case`:", ""]
+        lines += [f"- `{i['name']}` — `{i['definition']}`, {i['size_mib']} MiB" for i in data.get("indexes", [])]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def rewrite_doc(section: str, start: str = START, end: str = END, heading: str = "## Results") -> None:
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    block = f"{start}\n{section}\n{end}"
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
-        text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n" + block + "\n"
     DOC.write_text(text, encoding="utf-8")
 
 
@@ -202,8 +388,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small runs; implies --no-write")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help="comma-separated benchmarks to run (lookup, subtree, cases); default: all")
     args = parser.parse_args(argv)
-    command = "bench/run.py" + (" --quick" if args.quick else "") + (" --no-write" if args.no_write else "")
+    only = [b.strip() for b in args.only.split(",") if b.strip()]
+    if unknown := set(only) - set(BENCHMARKS):
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    command = ("bench/run.py" + (" --quick" if args.quick else "") + (" --no-write" if args.no_write else "")
+               + (f" --only {','.join(only)}" if set(only) != set(BENCHMARKS) else ""))
 
     results = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="minutes"),
@@ -211,32 +403,47 @@ def main(argv=None) -> int:
         "machine": machine(),
     }
     if args.quick:
-        results["lookup"] = run("lookup.py", "--grids-x", "100", "--grids-y", "100", "--single", "20000",
-                                "--many", "100000", "--check", "300", "--repeat", "1", one_core=True)
-        results["lookup_dense"] = run("lookup.py", "--grids-x", "100", "--grids-y", "100", "--densify", "13",
-                                      "--single", "5000", "--many", "20000", "--check", "100", "--repeat", "1",
-                                      one_core=True)
-        results["subtree"] = run("subtree.py", "--runs", "5")
+        if "lookup" in only:
+            results["lookup"] = run("lookup.py", "--grids-x", "100", "--grids-y", "100", "--single", "20000",
+                                    "--many", "100000", "--check", "300", "--repeat", "1", one_core=True)
+            results["lookup_dense"] = run("lookup.py", "--grids-x", "100", "--grids-y", "100", "--densify", "13",
+                                          "--single", "5000", "--many", "20000", "--check", "100", "--repeat", "1",
+                                          one_core=True)
+        if "subtree" in only:
+            results["subtree"] = run("subtree.py", "--runs", "5")
+        if "cases" in only:
+            results["cases"] = run("cases.py", "--quick")
     else:
-        results["lookup"] = run("lookup.py", one_core=True)
-        # Real boundaries carry thousands of vertices; fewer points, the old code is slow on them.
-        results["lookup_dense"] = run("lookup.py", "--densify", "13", "--single", "50000", "--many", "200000",
-                                      "--check", "500", "--repeat", "2", one_core=True)
-        results["subtree"] = run("subtree.py", "--runs", "30")
+        if "lookup" in only:
+            results["lookup"] = run("lookup.py", one_core=True)
+            # Real boundaries carry thousands of vertices; fewer points, the old code is slow on them.
+            results["lookup_dense"] = run("lookup.py", "--densify", "13", "--single", "50000", "--many", "200000",
+                                          "--check", "500", "--repeat", "2", one_core=True)
+        if "subtree" in only:
+            results["subtree"] = run("subtree.py", "--runs", "30")
+        if "cases" in only:
+            # Reports through gunicorn, pgbench, 100 reports/s, the queue over 1,000,000 cases (≈ 8 minutes).
+            results["cases"] = run("cases.py")
 
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = results["date"][:16].replace(":", "")
     (out_dir / f"{stamp}{'-quick' if args.quick else ''}.json").write_text(
         json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    section = render(results)
-    print("\n" + section)
+    sections = []
+    if all(k in results for k in ("lookup", "lookup_dense", "subtree")):
+        sections.append((render(results), START, END, "## Results"))
+    if "cases" in results:
+        sections.append((render_cases(results), CASES_START, CASES_END, "### The closed loop (`bench/cases.py`)"))
+    for section, *_markers in sections:
+        print("\n" + section)
 
-    parts = [results["lookup"], results["lookup_dense"], results["subtree"]]
+    parts = [results[k] for k in ("lookup", "lookup_dense", "subtree", "cases") if k in results]
     could_not_run = any(r.get("skipped") or r.get("exit_code") == 2 for r in parts)
     wrong = any(not r.get("ok") and not r.get("skipped") for r in parts)
     if not (args.quick or args.no_write or could_not_run):
-        rewrite_doc(section)
+        for section, start, end, heading in sections:
+            rewrite_doc(section, start, end, heading)
         print(f"\nwrote the results into {DOC.relative_to(REPO)}", file=sys.stderr)
     elif could_not_run:
         print("\na benchmark could not run: docs/benchmarks.md left as it was", file=sys.stderr)
