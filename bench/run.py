@@ -307,6 +307,17 @@ def render_cases(results: dict) -> str:
             f"| {cpu_cell(d['cpu'])} | p99 < {d['target_p99_ms']:g} ms | {verdict(d['target_met'])} |",
             "",
         ]
+        if d.get("wall_s"):
+            lines += [f"The {n(d['sent'])} answers took {d['wall_s']:g} s in all (≈ {d['sent'] / d['wall_s']:.0f} "
+                      f"reports/s answered).", ""]
+        ref = d.get("reference")
+        if ref:
+            rl = ref["latency_from_schedule"]
+            lines += [f"For comparison, the same reports at **{ref['rate_per_s']:g}/s** for {ref['duration_s']} s "
+                      f"(far below capacity, no queue): p50 {ms(rl.get('p50_ms'))} ms, p95 {ms(rl.get('p95_ms'))} ms, "
+                      f"p99 **{ms(rl.get('p99_ms'))} ms**, max {ms(rl.get('max_ms'))} ms; "
+                      f"{', '.join(f'{v} × {k}' for k, v in ref['case_statuses'].items())}; CPU "
+                      f"{cpu_cell(ref['cpu'])}.", ""]
         if d.get("not_sent_server_saturated"):
             lines += [f"The server could not keep up: the run was stopped after {d['wall_s']} s with "
                       f"{n(d['not_sent_server_saturated'])} reports not sent.", ""]
@@ -362,8 +373,10 @@ def render_cases(results: dict) -> str:
             lines.append(f"| queue page, p95 of the slowest filter ({wh['user']}: {wh['filter']}) | "
                          f"**{ms(wh['p95_ms'])} ms** ({q['html_met']} of {q['html_measured_count']} under the target) "
                          f"| < {q['target_p95_ms']:g} ms | {verdict(q['target_met_html'])} |")
-        lines += ["", "Sequential scans of `cases_case` (EXPLAIN ANALYZE of every captured query): "
-                  + ("; ".join(q["seq_scans"]) if q["seq_scans"] else "none") + ".", ""]
+        full = q.get("full_scans", q.get("seq_scans", []))
+        lines += ["", "Queries that read all or most of `cases_case` — a sequential scan, or an index walk whose "
+                  "filter throws away ≥ 10 % of the table (EXPLAIN ANALYZE of every captured query): "
+                  + ("; ".join(full) if full else "none") + ".", ""]
         sq = q.get("slowest_query")
         if sq:
             lines += [f"The slowest query ({sq['exec_ms']:.1f} ms executing; {sq['user']}, {sq['filter']}, "
