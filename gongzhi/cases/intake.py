@@ -93,10 +93,11 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
             return existing, False
     clean = _clean(report)
     area = clean["area"]
+    number = numbers.next_number(area)  # outside the transaction: the counter row is locked only briefly
     try:
         with transaction.atomic():
             case = Case.objects.create(
-                number=numbers.next_number(area), title=clean["title"], description=report.description or "",
+                number=number, title=clean["title"], description=report.description or "",
                 category=report.category, source=report.source, urgent=bool(report.urgent),
                 lon=report.lon, lat=report.lat, address=(report.address or "")[:200],
                 area=area, area_path=area.path if area else "",
@@ -129,8 +130,7 @@ def _maybe_auto_dispatch(case: Case, reporter) -> None:
     if department is None:
         return
     now = timezone.now()
-    case.status, case.filed_at = Status.FILED, now
-    services.start_clock(case, now)
+    case.status, case.filed_at = Status.FILED, now  # no dispatch clock: dispatch starts the handling one now
     case.save()
     services.record_event(case, None, "file", from_status=Status.REPORTED, note=_("网格员上报，自动立案"))
     services.dispatch_case(case, actor=None, department=department, note=_("按派遣规则自动派遣"),

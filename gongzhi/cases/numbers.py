@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import CaseSequence
@@ -25,17 +24,21 @@ def district_code(area) -> str:
 
 
 def next_number(area) -> str:
-    """Take the next number for the area's district today. Safe under concurrency: the counter row
-    is incremented in the database (UPDATE … SET last = last + 1) inside the caller's transaction."""
+    """Take the next number for the area's district today, in one statement (UPDATE … RETURNING):
+    unique with or without a transaction. Intake calls it before the transaction that writes the
+    case, so the counter row is locked only for that UPDATE (a failed report leaves a gap)."""
     prefix = f"{district_code(area)}-{timezone.localdate():%Y%m%d}"
+    table = connection.ops.quote_name(CaseSequence._meta.db_table)
     for _attempt in range(3):
-        if CaseSequence.objects.filter(prefix=prefix).update(last=F("last") + 1):
-            break
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE prefix = %s RETURNING last", [prefix])
+            row = cursor.fetchone()
+        if row:
+            return f"{prefix}-{row[0]:04d}"
         try:
             with transaction.atomic():
                 CaseSequence.objects.create(prefix=prefix, last=1)
-            break
+            return f"{prefix}-0001"
         except IntegrityError:
             continue  # another request created it first: increment that one
-    last = CaseSequence.objects.filter(prefix=prefix).values_list("last", flat=True).get()
-    return f"{prefix}-{last:04d}"
+    raise RuntimeError(f"could not take a case number for {prefix}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -10,6 +11,9 @@ from gongzhi.core.scoping import get_visible_or_404
 
 from .choices import OPEN_STATES, Status
 from .models import Case
+
+#: A search that looks like a case number searches numbers only (an index prefix scan).
+NUMBER_LIKE = re.compile(r"^\d{6}-[\d-]*$")
 
 
 def visible_cases(user) -> QuerySet[Case]:
@@ -60,7 +64,9 @@ def queue(user, f: QueueFilter) -> QuerySet[Case]:
     if f.to_locate:
         qs = qs.filter(locate_status="to_locate")
     text = (f.q or "").strip()[:100]
-    if text:
+    if NUMBER_LIKE.match(text):
+        qs = qs.filter(number__startswith=text)
+    elif text:
         qs = qs.filter(Q(number__startswith=text) | Q(title__icontains=text) | Q(description__icontains=text)
                        | Q(address__icontains=text))
     return qs.order_by("-created_at", "-id")
