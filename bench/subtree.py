@@ -44,24 +44,15 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
+from benchcommon import connect_admin, log, with_database  # noqa: E402
+
 TARGET_MS = 50.0
 FIELDS = ("id", "name", "code", "level_id", "parent_id", "depth")
 DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET, GRIDS_PER_COMMUNITY = 4, 5, 20, 500
 TARGET_STREET = 7  # the street listed (0-based, in creation order)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def summary(times_s: list[float]) -> dict:
@@ -172,18 +163,10 @@ def main(argv=None) -> int:
     if args.icu_locale and not re.fullmatch(r"[A-Za-z0-9-]+", args.icu_locale):
         parser.error("--icu-locale looks wrong")
 
-    import psycopg
-
-    admin_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    if not admin_url.startswith(("postgres://", "postgresql://")):
-        log(f"DATABASE_URL is not PostgreSQL ({admin_url.split(':')[0]}); using {DEFAULT_URL} to connect")
-        admin_url = DEFAULT_URL
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        log(f"PostgreSQL is not reachable at {admin_url}: {exc}")
-        print(json.dumps({"benchmark": "subtree", "ok": False, "skipped": True, "errors": [str(exc).strip()]}))
+    admin, admin_url = connect_admin("subtree")
+    if admin is None:
         return 2
+    import psycopg
     db = args.db_name
     create = f'CREATE DATABASE "{db}"'
     if args.icu_locale:
