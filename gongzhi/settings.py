@@ -244,6 +244,12 @@ DEVICE_WEBHOOK_SECRETS = {k.strip(): v.strip() for k, _sep, v in (item.partition
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Audit log (docs/security.md#audit): rows older than AUDIT_RETENTION_DAYS are purged by the worker
+# (at least 184 days: six calendar months, the 等保 minimum); the hash chain is keyed with
+# AUDIT_CHAIN_KEY (default: derived from SECRET_KEY; set it explicitly and keep it when rotating keys).
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 365)
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")
+
 # Areas: how far (metres) a child's polygon may stick out of its parent's.
 AREA_CONTAINMENT_TOLERANCE_M = float(env("AREA_CONTAINMENT_TOLERANCE_M", "30"))
 

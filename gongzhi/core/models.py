@@ -37,6 +37,10 @@ class AuditLog(models.Model):
     note = models.TextField(_("说明"), blank=True)
     request_id = models.CharField(_("请求编号"), max_length=64, blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    # The hash chain (core.audit): empty until the sealing pass gives the row its place in the chain.
+    seq = models.BigIntegerField(_("链序号"), null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(_("前一条哈希"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("哈希"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("审计日志")
@@ -48,12 +52,60 @@ class AuditLog(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        if not self._state.adding:
             raise AppendOnlyError("audit rows are append-only")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit rows are append-only")
+
+
+class AuditChain(models.Model):
+    """The head of the audit hash chain: one row (pk=1), the last sealed row's place and hash.
+
+    The sealing pass locks this row, so two sealers never fork the chain; ``mac`` (keyed with the
+    chain key) lets verification notice rows cut off the end of the chain.
+    """
+
+    seq = models.BigIntegerField(_("链序号"), default=0)
+    hash = models.CharField(_("哈希"), max_length=64, default="0" * 64)
+    sealed_at = models.DateTimeField(_("封存时间"), null=True, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("审计链头")
+        verbose_name_plural = _("审计链头")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
+
+
+class AuditCheckpoint(models.Model):
+    """Left by a purge: the place and hash of the last purged row, so the rest still verifies."""
+
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    seq = models.BigIntegerField(_("链序号"), unique=True)
+    hash = models.CharField(_("哈希"), max_length=64)
+    purged_before = models.DateTimeField(_("清理截止时间"))
+    purged_rows = models.BigIntegerField(_("清理条数"))
+    actor_name = models.CharField(_("操作人名称"), max_length=150, blank=True)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("审计清理检查点")
+        verbose_name_plural = _("审计清理检查点")
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.purged_before:%Y-%m-%d} ({self.purged_rows})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit checkpoints are append-only")
 
 
 class CalendarDay(models.Model):
