@@ -104,6 +104,17 @@ def build_world() -> World:
                  police_a, admin, dispatcher, worker, handler, outsider, resident)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache():
+    """Each test starts with an empty per-process reference cache (core.refcache): rows a previous
+    test wrote and rolled back must not be served from memory."""
+    from gongzhi.core import refcache
+
+    refcache.clear()
+    yield
+    refcache.clear()
+
+
 @pytest.fixture
 def world(db) -> World:
     from gongzhi.areas import geo

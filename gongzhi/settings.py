@@ -230,6 +230,14 @@ CASE_SWEEP_SECONDS = envint("CASE_SWEEP_SECONDS", 30)
 
 # Notifications: the in-app inbox always; email when NOTIFY_EMAIL is on; webhooks set up in admin.
 NOTIFY_EMAIL = envbool("NOTIFY_EMAIL")
+# Notifications are fanned out by the worker from the case events it has not notified yet (the
+# outbox), every NOTIFY_POLL_SECONDS; NOTIFY_INLINE writes them in the web process after each commit
+# instead (tests; a trial without a worker).
+NOTIFY_INLINE = envbool("NOTIFY_INLINE")
+NOTIFY_POLL_SECONDS = float(env("NOTIFY_POLL_SECONDS", "1"))
+# Small reference tables (calendar, office hours, categories, limits, routing) are cached per process
+# for this long after a change made elsewhere; see gongzhi/core/refcache.py.
+REFERENCE_CACHE_SECONDS = envint("REFERENCE_CACHE_SECONDS", 30)
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
@@ -243,12 +251,6 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gongzhi@localhost")
 DEVICE_WEBHOOK_SECRETS = {k.strip(): v.strip() for k, _sep, v in (item.partition("=") for item in envlist("DEVICE_WEBHOOK_SECRETS")) if k.strip() and v.strip()}
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-
-# Audit log (docs/security.md#audit): rows older than AUDIT_RETENTION_DAYS are purged by the worker
-# (at least 184 days: six calendar months, the 等保 minimum); the hash chain is keyed with
-# AUDIT_CHAIN_KEY (default: derived from SECRET_KEY; set it explicitly and keep it when rotating keys).
-AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 365)
-AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")
 
 # Areas: how far (metres) a child's polygon may stick out of its parent's.
 AREA_CONTAINMENT_TOLERANCE_M = float(env("AREA_CONTAINMENT_TOLERANCE_M", "30"))

@@ -110,9 +110,13 @@ class Area(models.Model):
         """This area's class, else the nearest ancestor's, else B."""
         if self.area_class:
             return self.area_class
-        classes = dict(Area.objects.filter(pk__in=self.ancestor_ids()).exclude(area_class="")
-                       .values_list("depth", "area_class"))
-        return classes[max(classes)] if classes else "B"
+        from gongzhi.core import refcache
+
+        def load() -> str:
+            classes = dict(Area.objects.filter(pk__in=self.ancestor_ids()).exclude(area_class="")
+                           .values_list("depth", "area_class"))
+            return classes[max(classes)] if classes else "B"
+        return refcache.get(("inherited-area-class", self.path), load)
 
     def is_under(self, other: Area) -> bool:
         return self.path.startswith(other.path)

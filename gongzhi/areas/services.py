@@ -207,7 +207,7 @@ def area_at(lon: float, lat: float) -> Area | None:
     index = geo.current_index()
     for attempt in range(2):
         area_id = index.lookup(lon, lat)
-        area = Area.objects.select_related("level").filter(pk=area_id).first() if area_id else None
+        area = Area.objects.select_related("level").defer("geometry").filter(pk=area_id).first() if area_id else None
         if area is not None or attempt:
             return area
         fresh = geo.current_index(recheck=True)

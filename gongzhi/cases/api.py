@@ -16,7 +16,7 @@ from ninja.responses import Status as HttpStatus
 
 from gongzhi.core.api import ErrorBody, Pagination
 
-from . import intake, queries, routing, rules, services
+from . import directory, intake, queries, routing, rules, services
 from .choices import LimitUnit, Rating, Source
 from .models import Case, Category, DirectoryVersion
 
@@ -173,7 +173,7 @@ class UrgentIn(NoteIn):
 def _active_category(code: str | None) -> Category | None:
     if not code:
         return None
-    category = Category.objects.filter(version__is_active=True, code=code, is_active=True).first()
+    category = directory.active_category(code)
     if category is None:
         from django.core.exceptions import ValidationError
         from django.utils.translation import gettext as _
@@ -182,8 +182,11 @@ def _active_category(code: str | None) -> Category | None:
     return category
 
 
-def _detail(request, case: Case) -> dict:
-    case = queries.get_case(request.user, case.number)
+def _detail(request, case: Case, *, loaded: bool = False) -> dict:
+    """The case as the caller sees it; ``loaded``: ``case`` was just written by this request (read
+    again otherwise, through the read door)."""
+    if not loaded:
+        case = queries.get_case(request.user, case.number)
     out = CaseOut.from_orm(case).model_dump()
     out["allowed_actions"] = rules.allowed_actions(request.user, case)
     return out
@@ -198,7 +201,7 @@ def _report(request, payload: ReportIn, photos) -> HttpStatus:
         extra=payload.extra, photos=list(photos or []),
     )
     case, created = intake.report_case(report, reporter=request.user)
-    return HttpStatus(201 if created else 200, _detail(request, case))
+    return HttpStatus(201 if created else 200, _detail(request, case, loaded=created))
 
 
 @router.get("/categories", response=list[CategoryOut])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from gongzhi.core import calendar
+from gongzhi.core import calendar, refcache
 
 from .choices import LimitUnit, Step
 from .models import Case, TimeLimit
@@ -30,11 +30,19 @@ def limit_for(case: Case, step: str) -> tuple[Decimal, str]:
     """The most specific limit: (category, class, urgent) → (category, any class, urgent) → defaults."""
     area_class = case.area.effective_area_class() if case.area_id else "B"
     if case.category_id:
-        rows = {(r.area_class, r.urgent): r for r in TimeLimit.objects.filter(category_id=case.category_id, step=step)}
-        for key in ((area_class, case.urgent), ("", case.urgent)):
+        rows = category_limits(case.category_id)
+        for key in ((step, area_class, case.urgent), (step, "", case.urgent)):
             if key in rows:
-                return rows[key].amount, rows[key].unit
+                return rows[key]
     return DEFAULT_LIMITS[(step, bool(case.urgent))]
+
+
+def category_limits(category_id: int) -> dict[tuple[str, str, bool], tuple[Decimal, str]]:
+    """``{(step, area class, urgent): (amount, unit)}`` of one category (cached per process)."""
+    def load():
+        return {(r.step, r.area_class, r.urgent): (r.amount, r.unit)
+                for r in TimeLimit.objects.filter(category_id=category_id)}
+    return refcache.get(("time-limits", category_id), load)
 
 
 def add(moment: datetime.datetime, amount: Decimal, unit: str) -> datetime.datetime:

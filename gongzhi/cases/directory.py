@@ -30,7 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core import audit
+from gongzhi.core import audit, refcache
 
 from .models import Case, Category, DirectoryVersion, RoutingRule, TimeLimit
 
@@ -183,6 +183,16 @@ def active_version() -> DirectoryVersion | None:
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
+
+
+def active_category(code: str) -> Category | None:
+    """The active category with this code in the active version, or None (cached per process:
+    intake looks one up for every report; see ``core.refcache``)."""
+    def load() -> dict[str, Category]:
+        rows = Category.objects.filter(version__is_active=True, is_active=True).select_related(
+            "version", "default_department")
+        return {category.code: category for category in rows}
+    return refcache.get("active-categories", load).get(code)
 
 
 def _decode(data: bytes) -> str:

@@ -93,23 +93,29 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
             return existing, False
     clean = _clean(report)
     area = clean["area"]
-    number = numbers.next_number(area)  # outside the transaction: the counter row is locked only briefly
+    now = timezone.now()
+    case = Case(
+        title=clean["title"], description=report.description or "",
+        category=report.category, source=report.source, urgent=bool(report.urgent),
+        lon=report.lon, lat=report.lat, address=(report.address or "")[:200],
+        area=area, area_path=area.path if area else "",
+        locate_status=LocateStatus.LOCATED if area else LocateStatus.TO_LOCATE,
+        reporter=reporter, reporter_name=(report.reporter_name or "")[:64],
+        reporter_phone=(report.reporter_phone or "")[:32], idempotency_key=key if reporter else None,
+        extra=report.extra or {}, created_at=now,
+    )
+    department = _auto_dispatch_to(case, reporter)
+    case.number = numbers.next_number(area)  # outside the transaction: the counter row is locked only briefly
     try:
         with transaction.atomic():
-            case = Case.objects.create(
-                number=number, title=clean["title"], description=report.description or "",
-                category=report.category, source=report.source, urgent=bool(report.urgent),
-                lon=report.lon, lat=report.lat, address=(report.address or "")[:200],
-                area=area, area_path=area.path if area else "",
-                locate_status=LocateStatus.LOCATED if area else LocateStatus.TO_LOCATE,
-                reporter=reporter, reporter_name=(report.reporter_name or "")[:64],
-                reporter_phone=(report.reporter_phone or "")[:32], idempotency_key=key if reporter else None,
-                extra=report.extra or {}, created_at=timezone.now(),
-            )
-            event = services.record_event(case, reporter, "report", note=report.description[:500] if report.description else "")
+            events = [services.new_event(case, reporter, "report", at=now,
+                                         note=report.description[:500] if report.description else "")]
+            if department is not None:
+                events += _auto_dispatch(case, department, now)
+            case.save(force_insert=True)
+            services.save_events(events)
             for upload in report.photos:
-                photos.save_photo(case, upload, stage=CasePhoto.Stage.REPORT, actor=reporter, event=event)
-            _maybe_auto_dispatch(case, reporter)
+                photos.save_photo(case, upload, stage=CasePhoto.Stage.REPORT, actor=reporter, event=events[0])
     except IntegrityError:
         # Two tries with the same key raced: the other one won; answer with its case.
         if key is not None and reporter is not None:
@@ -117,21 +123,28 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
             if existing is not None:
                 return existing, False
         raise
-    case.refresh_from_db()
     return case, True
 
 
-def _maybe_auto_dispatch(case: Case, reporter) -> None:
+def _auto_dispatch_to(case: Case, reporter):
+    """The department a trusted grid worker's report goes to at once, or None (a dispatcher decides)."""
     if not settings.CASE_AUTO_DISPATCH or reporter is None or case.category_id is None or case.area_id is None:
-        return
+        return None
     if not rules.is_trusted_reporter(reporter):
-        return
-    department = routing.resolve(case)
-    if department is None:
-        return
-    now = timezone.now()
+        return None
+    return routing.resolve(case)
+
+
+def _auto_dispatch(case: Case, department, now) -> list:
+    """File and dispatch a new case before its INSERT: the fields ``file_case`` and ``dispatch_case``
+    set and the timeline rows they write, with the system as actor. Nobody else can see the row
+    before the transaction commits, so there is nothing to lock and no state to re-check."""
+    events = []
     case.status, case.filed_at = Status.FILED, now  # no dispatch clock: dispatch starts the handling one now
-    case.save()
-    services.record_event(case, None, "file", from_status=Status.REPORTED, note=_("网格员上报，自动立案"))
-    services.dispatch_case(case, actor=None, department=department, note=_("按派遣规则自动派遣"),
-                           action="auto_dispatch", check_role=False)
+    events.append(services.new_event(case, None, "file", from_status=Status.REPORTED, at=now,
+                                     note=_("网格员上报，自动立案")))
+    services.apply_dispatch(case, department, now)
+    events.append(services.new_event(case, None, "dispatch", from_status=Status.FILED, at=now,
+                                     note=_("按派遣规则自动派遣"),
+                                     data={"department": department.pk, "via": "auto_dispatch"}))
+    return events

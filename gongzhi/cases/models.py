@@ -233,13 +233,17 @@ class CaseEvent(models.Model):
                                    related_name="+")
     note = models.TextField(_("说明"), blank=True)
     data = models.JSONField(default=dict, blank=True)
+    #: When the notifications for this event were written (the worker's outbox; see notifications).
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("案件过程")
         verbose_name_plural = _("案件过程")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="case_event_case_at"),
-                   models.Index(fields=["action", "at"], name="case_event_action_at")]
+                   models.Index(fields=["action", "at"], name="case_event_action_at"),
+                   models.Index(fields=["id"], condition=models.Q(notified_at__isnull=True),
+                                name="case_event_to_notify")]
 
     def __str__(self) -> str:
         return f"{self.case.number} {self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from gongzhi.core import refcache
+
 from .models import CaseSequence
 
 CITYWIDE = "000000"
@@ -17,10 +19,13 @@ def district_code(area) -> str:
     code = area.code or ""
     if len(code) >= 6 and code[:6].isdigit():
         return code[:6]
-    for ancestor in area.ancestors().exclude(code__isnull=True).order_by("-depth"):
-        if len(ancestor.code) >= 6 and ancestor.code[:6].isdigit():
-            return ancestor.code[:6]
-    return CITYWIDE
+
+    def load() -> str:
+        for ancestor in area.ancestors().exclude(code__isnull=True).order_by("-depth"):
+            if len(ancestor.code) >= 6 and ancestor.code[:6].isdigit():
+                return ancestor.code[:6]
+        return CITYWIDE
+    return refcache.get(("district-code", area.path), load)
 
 
 def next_number(area) -> str:

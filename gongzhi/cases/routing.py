@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from gongzhi.core import refcache
+
 from .models import Case, RoutingRule
+
+
+def category_rules(category_id: int) -> list[tuple[int | None, tuple[int, int], object]]:
+    """The category's rules to active departments as ``(area id, rank, department)`` (cached per process)."""
+    def load():
+        return [(r.area_id, (-(r.area.depth if r.area_id else -1), r.priority), r.department)
+                for r in RoutingRule.objects.filter(category_id=category_id).select_related("department", "area")
+                if r.department.is_active]
+    return refcache.get(("routing", category_id), load)
 
 
 def _ranked(case: Case) -> list[tuple[tuple[int, int], object]]:
     ancestors = set(case.area.ancestor_ids()) | {case.area_id} if case.area_id else set()
-    rules = [r for r in RoutingRule.objects.filter(category_id=case.category_id).select_related("department", "area")
-             if (r.area_id is None or r.area_id in ancestors) and r.department.is_active]
-    ranked = [((-(r.area.depth if r.area_id else -1), r.priority), r.department) for r in rules]
+    ranked = [(rank, department) for area_id, rank, department in category_rules(case.category_id)
+              if area_id is None or area_id in ancestors]
     ranked.sort(key=lambda item: item[0])
     return ranked
 

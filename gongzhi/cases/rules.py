@@ -45,11 +45,11 @@ def can(user, action: str, case: Case) -> bool:
         return False
     if action == "rate" and case.rated_at is not None:
         return False
+    if not allowed_by_role(user, action, case):
+        return False
     if action == "decide_extension" and not case.extensions.filter(decided_at__isnull=True).exists():
         return False
-    if action == "request_extension" and case.extensions.filter(decided_at__isnull=True).exists():
-        return False
-    return allowed_by_role(user, action, case)
+    return not (action == "request_extension" and case.extensions.filter(decided_at__isnull=True).exists())
 
 
 def allowed_actions(user, case: Case) -> list[str]:

@@ -43,16 +43,37 @@ def _actor_name(actor) -> str:
     return str(actor)[:64]
 
 
-def record_event(case: Case, actor, action: str, *, from_status: str = "", note: str = "",
-                 data: dict | None = None, department=None) -> CaseEvent:
-    """Append a timeline row and notify after commit. Used by transitions and by the sweeper."""
-    event = CaseEvent.objects.create(
+def new_event(case: Case, actor, action: str, *, from_status: str = "", note: str = "",
+              data: dict | None = None, department=None, at=None) -> CaseEvent:
+    """A timeline row, not yet saved (``record_event`` saves one, intake saves several at once)."""
+    return CaseEvent(
         case=case, actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_name=_actor_name(actor), action=action, from_status=from_status, to_status=case.status,
         department=department if department is not None else case.department, note=note, data=data or {},
+        at=at or timezone.now(),
     )
-    transaction.on_commit(lambda: notify.case_event_committed(event.pk))
-    return event
+
+
+def save_events(events: list[CaseEvent]) -> list[CaseEvent]:
+    """Write timeline rows (one INSERT) and have them fanned out to the people concerned.
+
+    Notifications are written by the worker from the unnotified events (``notifications.outbox``),
+    after this transaction commits; with ``NOTIFY_INLINE`` (tests, a deployment without a worker)
+    they are written right after the commit, in this process.
+    """
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        CaseEvent.objects.bulk_create(events)
+    notify.events_saved([event.pk for event in events])
+    return events
+
+
+def record_event(case: Case, actor, action: str, *, from_status: str = "", note: str = "",
+                 data: dict | None = None, department=None) -> CaseEvent:
+    """Append a timeline row and notify after commit. Used by transitions and by the sweeper."""
+    return save_events([new_event(case, actor, action, from_status=from_status, note=note, data=data,
+                                  department=department)])[0]
 
 
 def _transition(case: Case, actor, action: str, change: Callable[[Case], None], *, note: str = "",
@@ -175,12 +196,16 @@ def dispatch_case(case: Case, *, actor, department, note: str = "", action: str 
         raise ValidationError({"department": [_("请选择有效的处置部门")]})
 
     def change(c: Case) -> None:
-        now = timezone.now()
-        c.status, c.department, c.dispatched_at = Status.DISPATCHED, department, now
-        start_clock(c, now)
+        apply_dispatch(c, department, timezone.now())
     case, _event = _transition(case, actor, "dispatch", change, note=note,
                                data={"department": department.pk, "via": action}, check_role=check_role)
     return case
+
+
+def apply_dispatch(case: Case, department, now) -> None:
+    """The fields a dispatch sets (shared with intake's auto-dispatch of a case not yet saved)."""
+    case.status, case.department, case.dispatched_at = Status.DISPATCHED, department, now
+    start_clock(case, now)
 
 
 def accept_case(case: Case, *, actor, note: str = "") -> Case:

@@ -8,4 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, refcache  # noqa: F401  (checks registers the system checks)
+        from .models import CalendarDay, OfficePeriod
+
+        refcache.watch([CalendarDay, OfficePeriod])

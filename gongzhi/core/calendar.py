@@ -27,6 +27,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import refcache
 from .models import CalendarDay, OfficePeriod
 
 #: The longest span (in calendar days) any function will walk; past it a ValueError is raised.
@@ -170,12 +171,25 @@ def workday_map(start: datetime.date, end: datetime.date) -> dict[datetime.date,
         raise ValueError(
             f"span of {(end - start).days} days from {start} to {end} exceeds the limit of {MAX_SPAN_DAYS} days"
         )
-    rows = dict(CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "is_workday"))
+    if end.year - start.year <= 2:  # the usual deadline walk: whole years from the process cache
+        years = {year: _year_rows(year) for year in range(start.year, end.year + 1)}
+        rows = {}
+        for year_rows in years.values():
+            rows.update(year_rows)
+    else:
+        rows = dict(CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "is_workday"))
     result = {}
     for offset in range((end - start).days + 1):
         day = start + datetime.timedelta(days=offset)
         result[day] = rows.get(day, _fallback(day))
     return result
+
+
+def _year_rows(year: int) -> dict[datetime.date, bool]:
+    """The CalendarDay rows of one year, kept in the process cache (``core.refcache``)."""
+    def load() -> dict[datetime.date, bool]:
+        return dict(CalendarDay.objects.filter(date__year=year).values_list("date", "is_workday"))
+    return refcache.get(("calendar-year", year), load)
 
 
 def is_workday(day: datetime.date) -> bool:
@@ -228,6 +242,10 @@ class _Days:
 
 def office_periods() -> list[tuple[datetime.time, datetime.time]]:
     """The day's office periods, sorted and with overlaps merged (defaults when the table is empty)."""
+    return list(refcache.get("office-periods", _load_office_periods))
+
+
+def _load_office_periods() -> list[tuple[datetime.time, datetime.time]]:
     rows = sorted(OfficePeriod.objects.values_list("start", "end")) or list(DEFAULT_OFFICE_PERIODS)
     merged: list[tuple[datetime.time, datetime.time]] = []
     for start, end in rows:

@@ -6,7 +6,7 @@ import pytest
 
 from gongzhi.cases import intake, services, sweeper
 from gongzhi.cases.choices import Source
-from gongzhi.cases.notify import case_event_committed
+from gongzhi.cases.notify import case_events_committed
 from gongzhi.notifications import services as notification_services
 from gongzhi.notifications.models import Notification
 
@@ -127,11 +127,11 @@ def test_the_fan_out_is_idempotent_and_never_raises(world, directory, committed,
     with committed():
         case = report(world, directory)
     event = case.events.get(action="report")
-    case_event_committed(event.pk)
+    case_events_committed([event.pk])
     assert Notification.objects.filter(event=event).count() == 1
 
     def broken(event_id):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(notification_services, "notify_case_event", broken)
-    case_event_committed(event.pk)  # logged, not raised: the case transaction already committed
+    case_events_committed([event.pk])  # logged, not raised: the case transaction already committed

@@ -44,11 +44,24 @@ def periodic_jobs(stop: threading.Event) -> list:
     return [deadlines, webhooks]
 
 
-def start_sweeper(stop: threading.Event, interval: float) -> threading.Thread:
-    thread = threading.Thread(target=sweeper.run_forever, name="gongzhi-sweeper", daemon=True,
-                              kwargs={"interval": interval, "jobs": periodic_jobs(stop)}, args=(stop,))
-    thread.start()
-    return thread
+def outbox_job():
+    from gongzhi.notifications.outbox import drain
+
+    done = drain()
+    return f"notifications for {done} case events" if done else None
+
+
+def start_sweeper(stop: threading.Event, interval: float) -> list[threading.Thread]:
+    """The sweeper thread, and the notification outbox's thread (a pass every NOTIFY_POLL_SECONDS)."""
+    threads = [
+        threading.Thread(target=sweeper.run_forever, name="gongzhi-sweeper", daemon=True,
+                         kwargs={"interval": interval, "jobs": periodic_jobs(stop)}, args=(stop,)),
+        threading.Thread(target=sweeper.run_forever, name="gongzhi-outbox", daemon=True,
+                         kwargs={"interval": settings.NOTIFY_POLL_SECONDS, "jobs": [outbox_job]}, args=(stop,)),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def is_database_backend(alias: str) -> bool:
@@ -100,17 +113,17 @@ class Command(BaseCommand):
             return
 
         stop = threading.Event()
-        thread = None
+        threads = []
         if not options["no_sweeper"] and not supervisor_only:
-            thread = start_sweeper(stop, interval)
+            threads = start_sweeper(stop, interval)
         try:
             call_command("db_worker", *self.worker_args(options, reload), verbosity=options["verbosity"])
         finally:
             stop.set()
-            if thread is not None:
+            for thread in threads:
                 thread.join(STOP_GRACE_SECONDS)
                 if thread.is_alive():
-                    logger.warning("sweeper thread still busy after %s s; exiting anyway", STOP_GRACE_SECONDS)
+                    logger.warning("%s thread still busy after %s s; exiting anyway", thread.name, STOP_GRACE_SECONDS)
 
     @staticmethod
     def worker_args(options: dict, reload: bool) -> list[str]:
@@ -137,4 +150,4 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        sweeper.run_forever(stop, interval=interval, jobs=periodic_jobs(stop))
+        sweeper.run_forever(stop, interval=interval, jobs=[*periodic_jobs(stop), outbox_job])

@@ -1,0 +1,64 @@
+"""The outbox: case events whose notifications are not written yet (``CaseEvent.notified_at`` null).
+
+A transition only writes its timeline row; the worker (``gongzhi worker``) claims unnotified events
+every ``NOTIFY_POLL_SECONDS`` and fans each one out (inbox rows, pending webhook deliveries, the
+email task), then marks it. So a report costs the reporter's request nothing for notifications,
+and an event committed while no worker runs is fanned out when one starts — nothing is lost.
+
+Claims use ``SELECT … FOR UPDATE SKIP LOCKED``: any number of workers share the outbox, and each
+event is fanned out by one of them (``fan_out`` is idempotent besides, should a worker die between
+writing the rows and marking the event).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from gongzhi.cases.models import CaseEvent
+
+logger = logging.getLogger(__name__)
+
+#: Events claimed per transaction.
+BATCH = 200
+
+
+def _fan_out_each(event_ids: list[int]) -> None:
+    from .services import notify_case_event
+
+    for pk in event_ids:
+        try:
+            with transaction.atomic():
+                notify_case_event(pk)
+        except Exception:
+            # Marked anyway below: one broken event must not block the outbox for everyone.
+            logger.exception("notifications for case event %s failed", pk)
+
+
+def notify_events(event_ids: list[int]) -> None:
+    """Fan out these committed events now, in this process (``NOTIFY_INLINE``)."""
+    _fan_out_each(event_ids)
+    CaseEvent.objects.filter(pk__in=event_ids, notified_at__isnull=True).update(notified_at=timezone.now())
+
+
+def drain(*, batch: int = BATCH) -> int:
+    """Fan out every unnotified event, oldest first, in claimed batches. Returns how many."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            ids = list(CaseEvent.objects.select_for_update(skip_locked=True).filter(notified_at__isnull=True)
+                       .order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                return done
+            _fan_out_each(ids)
+            CaseEvent.objects.filter(pk__in=ids).update(notified_at=timezone.now())
+        done += len(ids)
+        if len(ids) < batch:
+            return done
+
+
+def pending() -> int:
+    """How many events wait for their notifications (health checks, the admin)."""
+    return CaseEvent.objects.filter(notified_at__isnull=True).count()
