@@ -31,7 +31,9 @@ chromium:
 demo: setup
 	$(VENV)/bin/gongzhi migrate --no-input
 	$(VENV)/bin/gongzhi demo
-	$(VENV)/bin/gongzhi serve --bind 127.0.0.1:8000
+	@# The worker writes notifications (the outbox), sends mail and webhooks, and sweeps deadlines.
+	$(VENV)/bin/gongzhi worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	  $(VENV)/bin/gongzhi serve --bind 127.0.0.1:8000
 
 test: setup
 	$(VENV)/bin/ruff check .
