@@ -17,7 +17,8 @@ NUMBER_LIKE = re.compile(r"^\d{6}-[\d-]*$")
 
 
 def visible_cases(user) -> QuerySet[Case]:
-    return Case.objects.visible_to(user).select_related("category", "department", "area")
+    return (Case.objects.visible_to(user).select_related("category", "department", "area")
+            .defer("area__geometry"))  # lists never draw the grid's polygon
 
 
 def get_case(user, number: str) -> Case:

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -86,9 +87,30 @@ class ErrorBody(Schema):
 
 
 class Pagination(PageNumberPagination):
+    """Page numbers, with a count that stops at ``COUNT_LIMIT``: an exact ``COUNT(*)`` over a million
+    cases costs more than the page itself, and nobody pages through ten thousand rows."""
+
+    #: Counted exactly up to here; past it, ``count`` is ``COUNT_LIMIT`` + 1 and ``count_exact`` false.
+    COUNT_LIMIT = 10_000
+
     class Input(Schema):
         page: int = Field(1, ge=1, le=100_000)
         page_size: int | None = Field(None, ge=1, le=500)
+
+    class Output(Schema):
+        items: list[Any]
+        count: int = Field(..., description="符合条件的总数；超过 10000 时为 10001 (more than 10,000)")
+        count_exact: bool = Field(..., description="count 是否为精确值 (false: more than 10,000)")
+
+    def _items_count(self, queryset) -> int:
+        if isinstance(queryset, QuerySet):
+            return queryset[: self.COUNT_LIMIT + 1].count()  # COUNT(*) over a LIMITed subquery
+        return super()._items_count(queryset)
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        page["count_exact"] = page["count"] <= self.COUNT_LIMIT
+        return page
 
 
 api = NinjaAPI(

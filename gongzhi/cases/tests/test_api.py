@@ -86,3 +86,16 @@ def test_outsiders_see_no_cases(login, world, directory):
     assert login(world.outsider).get("/api/v1/cases").json()["count"] == 0
     assert login(world.dispatcher).get("/api/v1/cases").json()["count"] == 1
     assert login(world.resident).get("/api/v1/cases").json()["count"] == 1  # their own
+
+
+def test_the_count_stops_at_the_limit(login, world, directory, monkeypatch):
+    from gongzhi.core.api import Pagination
+
+    resident = login(world.resident)
+    for i in range(3):
+        post(resident, "/api/v1/cases", {"title": f"第{i}件", **IN_A1})
+    page = login(world.dispatcher).get("/api/v1/cases?page_size=2").json()
+    assert (page["count"], page["count_exact"], len(page["items"])) == (3, True, 2)
+    monkeypatch.setattr(Pagination, "COUNT_LIMIT", 2)
+    page = login(world.dispatcher).get("/api/v1/cases?page_size=2&page=2").json()
+    assert (page["count"], page["count_exact"], len(page["items"])) == (3, False, 1)  # "more than 2"
