@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
@@ -7,6 +6,7 @@ from gongzhi.areas.api import router as areas_router
 from gongzhi.cases.api import router as cases_router
 from gongzhi.core import views as core_views
 from gongzhi.core.api import api
+from gongzhi.orgs import account_views
 from gongzhi.orgs.api import router as orgs_router
 
 api.add_router("/areas", areas_router)
@@ -20,9 +20,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="core/login.html",
-                                                         redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("gongzhi.orgs.account_urls")),  # login, logout, 2FA, sessions, password
     path("i18n/setlang/", set_language, name="set_language"),
     path("areas/", include("gongzhi.areas.urls")),
     path("cases/", include("gongzhi.cases.urls")),
@@ -30,6 +28,7 @@ urlpatterns = [
     path("hooks/", include("gongzhi.cases.hook_urls")),
     path("inbox/", include("gongzhi.notifications.urls")),
     path("", include("gongzhi.orgs.urls")),
+    path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

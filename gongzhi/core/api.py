@@ -7,6 +7,7 @@ Error body, for every failure the API returns::
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 
@@ -31,29 +32,58 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 logger = logging.getLogger("gongzhi.api")
 
 
+class TokenError(HttpError):
+    """A token that exists but can't be used (expired, revoked): 401 with its own error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(401, message)
+        self.code = code
+
+
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer gz_…``: a personal token, checked by hash; read tokens can't write."""
+    """``Authorization: Bearer gz_…``: a personal token, checked by hash; read tokens can't write.
+
+    Every token expires (``expires_at``, or ``API_TOKEN_MAX_DAYS`` after creation for tokens made
+    without one); an expired or revoked token gets 401 with the code ``token_expired`` or
+    ``token_revoked``. ``last_used_at`` is written at most once a minute per token, by a conditional
+    UPDATE, so a busy client costs one indexed read per request, not a write.
+    """
 
     openapi_description = "个人 API 令牌 / personal API token"
+    LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
 
     def authenticate(self, request, token: str):
         if not token or len(token) > 200:
             return None
         row = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(token)).first()
-        if row is None or not row.is_active() or not row.user.is_active:
+        if row is None or not row.user.is_active:
             return None
+        now = timezone.now()
+        if row.revoked_at is not None:
+            raise TokenError("token_revoked", _("该 API 令牌已被吊销"))
+        if row.expiry() <= now:
+            raise TokenError("token_expired", _("该 API 令牌已过期，请重新创建"))
         if request.method not in SAFE_METHODS and row.scope != ApiToken.Scope.WRITE:
             raise HttpError(403, _("该令牌只有只读权限"))
-        now = timezone.now()
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        if row.last_used_at is None or now - row.last_used_at > self.LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=row.pk).exclude(
+                last_used_at__gte=now - self.LAST_USED_RESOLUTION).update(last_used_at=now)
         request.user = row.user
         request.api_token = row
         return row.user
 
 
 class Session(SessionAuth):
-    """The web session (with CSRF on writes, as Django's own views)."""
+    """The web session (with CSRF on writes, as Django's own views). A session that still owes its
+    second factor (orgs.twofactor) is not logged in as far as the API is concerned."""
+
+    def authenticate(self, request, key):
+        from gongzhi.orgs import twofactor
+
+        user = super().authenticate(request, key)
+        if user is not None and twofactor.pending(request):
+            raise HttpError(401, _("请先完成两步验证"))
+        return user
 
 
 def _contains_nul(value) -> bool:
@@ -175,7 +205,8 @@ def on_unauthenticated(request, exc):
 def on_http_error(request, exc):
     codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
              409: "conflict", 413: "too_large", 429: "rate_limited"}
-    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+    code = getattr(exc, "code", None) or codes.get(exc.status_code, "error")
+    return error(request, exc.status_code, code, str(exc))
 
 
 @api.exception_handler(DataError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 
@@ -182,6 +183,13 @@ class ApiToken(models.Model):
     def generate(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)
 
+    def expiry(self):
+        """When the token stops working: ``expires_at``, or, for a token made without one (before
+        tokens had to expire), ``API_TOKEN_MAX_DAYS`` after its creation."""
+        if self.expires_at is not None:
+            return self.expires_at
+        return self.created_at + datetime.timedelta(days=settings.API_TOKEN_MAX_DAYS)
+
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return self.revoked_at is None and self.expiry() > now

@@ -154,3 +154,59 @@ class Staff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.department}"
+
+
+class LoginThrottle(models.Model):
+    """Failed password logins counted per account and per client address (see orgs.lockout).
+
+    ``key`` is ``user:<id>`` for an existing account (so a username and a phone number count as one),
+    ``login:<text>`` for a name that matches no account (so probing doesn't reveal which exist), or
+    the IP address. A row is locked while ``locked_until`` lies in the future.
+    """
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", _("账号")
+        IP = "ip", _("IP 地址")
+
+    scope = models.CharField(_("范围"), max_length=8, choices=Scope.choices)
+    key = models.CharField(_("键"), max_length=160)
+    user = models.ForeignKey(User, verbose_name=_("人员"), null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    failures = models.PositiveIntegerField(_("失败次数"), default=0)
+    first_failure_at = models.DateTimeField(_("首次失败"))
+    last_failure_at = models.DateTimeField(_("最近失败"), db_index=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("登录失败与锁定")
+        verbose_name_plural = _("登录失败与锁定")
+        ordering = ["-last_failure_at"]
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="login_throttle_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.key}"
+
+    def is_locked(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return self.locked_until is not None and self.locked_until > (now or timezone.now())
+
+
+class UserSession(models.Model):
+    """One web session of a person (sessions live in the database): lets a person see where they are
+    logged in and end every other session ("logout everywhere"). Rows are written at login and
+    removed at logout; rows whose session has expired are ignored and pruned."""
+
+    user = models.ForeignKey(User, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(_("会话"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("登录时间"), auto_now_add=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    user_agent = models.CharField(_("浏览器"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -72,11 +73,20 @@ def create_user(*, actor, username: str, password: str | None, display_name: str
 @transaction.atomic
 def create_api_token(*, actor, user: User, name: str, scope: str = ApiToken.Scope.READ,
                      expires_at: datetime.datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token; the clear text is returned once and never stored."""
+    """Create a token; the clear text is returned once and never stored.
+
+    Every token expires: ``API_TOKEN_DEFAULT_DAYS`` (90) after creation unless asked otherwise, and
+    never later than ``API_TOKEN_MAX_DAYS`` (365)."""
     if scope not in ApiToken.Scope.values:
         raise ValidationError({"scope": [_("未知的权限范围")]})
-    if expires_at is not None and expires_at <= timezone.now():
+    now = timezone.now()
+    if expires_at is None:
+        expires_at = now + datetime.timedelta(days=settings.API_TOKEN_DEFAULT_DAYS)
+    if expires_at <= now:
         raise ValidationError({"expires_at": [_("过期时间必须在将来")]})
+    if expires_at > now + datetime.timedelta(days=settings.API_TOKEN_MAX_DAYS, minutes=5):
+        raise ValidationError({"expires_at": [
+            _("有效期最长 %(days)s 天") % {"days": settings.API_TOKEN_MAX_DAYS}]})
     raw = ApiToken.generate()
     token = ApiToken.objects.create(user=user, name=name.strip() or _("未命名"), prefix=raw[:10],
                                     digest=ApiToken.hash(raw), scope=scope, expires_at=expires_at)
@@ -92,3 +102,26 @@ def revoke_api_token(token: ApiToken, *, actor) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit.record(actor, "api_token.revoke", token)
     return token
+
+
+# Account security: the services live beside their rules (lockout, twofactor, sessions); these are
+# the administrator's doors to them.
+
+def unlock_login(*, actor, user: User | None = None, ip: str | None = None) -> int:
+    """End a login lockout early (an account, a client address, or both); returns rows cleared."""
+    from . import lockout
+
+    return lockout.unlock(actor=actor, user=user, ip=ip)
+
+
+def reset_two_factor(*, actor, user: User) -> None:
+    """Remove a person's authenticator and recovery codes (a lost phone) and end their sessions."""
+    from . import twofactor
+
+    twofactor.reset(actor=actor, user=user)
+
+
+def end_all_sessions(*, actor, user: User) -> int:
+    from . import sessions
+
+    return sessions.end_sessions(actor=actor, user=user)
