@@ -78,30 +78,36 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def cpu_snapshot(tree_root: int | None) -> dict:
-    """CPU seconds so far: the process tree under ``tree_root`` (gunicorn), every ``postgres``
-    process, and the whole machine (busy = all but idle and iowait, from /proc/stat)."""
+def _tree(stats: dict, root: int | None) -> dict[int, float]:
+    if root is None or root not in stats:
+        return {}
+    members = {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _cpu) in stats.items():
+            if ppid in members and pid not in members:
+                members.add(pid)
+                changed = True
+    return {pid: stats[pid][1] for pid in members}
+
+
+def cpu_snapshot(tree_root: int | None, worker_root: int | None = None) -> dict:
+    """CPU seconds so far: the process tree under ``tree_root`` (gunicorn), the one under
+    ``worker_root`` (``gongzhi worker``), every ``postgres`` process, and the whole machine (busy =
+    all but idle and iowait, from /proc/stat)."""
     stats = {}
     for pid in _all_pids():
         st = _proc_stat(pid)
         if st is not None:
             stats[pid] = st
-    tree: dict[int, float] = {}
-    if tree_root is not None and tree_root in stats:
-        members = {tree_root}
-        changed = True
-        while changed:
-            changed = False
-            for pid, (ppid, _cpu) in stats.items():
-                if ppid in members and pid not in members:
-                    members.add(pid)
-                    changed = True
-        tree = {pid: stats[pid][1] for pid in members}
+    tree = _tree(stats, tree_root)
+    worker = _tree(stats, worker_root)
     postgres = {pid: cpu for pid, (_ppid, cpu) in stats.items() if _comm(pid) == "postgres"}
     with open("/proc/stat") as f:
         parts = [int(x) for x in f.readline().split()[1:]]
     idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
-    return {"tree": tree, "postgres": postgres, "busy": (sum(parts) - idle) / CLK_TCK, "total": sum(parts) / CLK_TCK,
+    return {"tree": tree, "worker": worker, "postgres": postgres, "busy": (sum(parts) - idle) / CLK_TCK, "total": sum(parts) / CLK_TCK,
             "at": time.monotonic()}
 
 
@@ -112,6 +118,7 @@ def cpu_delta(before: dict, after: dict) -> dict:
     wall = after["at"] - before["at"]
     return {"wall_s": round(wall, 2),
             "gunicorn_cores": round(grown(before["tree"], after["tree"]) / wall, 2),
+            "worker_cores": round(grown(before["worker"], after["worker"]) / wall, 2),
             "postgres_cores": round(grown(before["postgres"], after["postgres"]) / wall, 2),
             "machine_busy_cores": round((after["busy"] - before["busy"]) / wall, 2),
             "load_average_1min": round(os.getloadavg()[0], 2)}
@@ -139,8 +146,8 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.4) -> dict:
 
 def other_cores(cpu: dict, *own: str) -> float:
     """CPU used by neither gunicorn, PostgreSQL nor the load generator: other work on the machine."""
-    return round(max(0.0, cpu["machine_busy_cores"] - cpu["gunicorn_cores"] - cpu["postgres_cores"]
-                     - sum(cpu.get(k, 0.0) for k in own)), 2)
+    return round(max(0.0, cpu["machine_busy_cores"] - cpu["gunicorn_cores"] - cpu.get("worker_cores", 0.0)
+                     - cpu["postgres_cores"] - sum(cpu.get(k, 0.0) for k in own)), 2)
 
 
 def connect_admin(benchmark: str):

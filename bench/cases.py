@@ -118,7 +118,7 @@ def part_intake(args, configs: list[dict], env: dict, work: Path, db: str, db_ur
             run = run_loadgen({
                 "mode": "closed", "host": "127.0.0.1", "port": server.port, "tokens": tokens, "points": points,
                 "category": INTAKE_CATEGORY, "connections": args.connections, "duration": args.duration,
-                "warmup": args.warmup, "prefix": prefix, "gunicorn_pid": server.proc.pid, "seed": n + 1,
+                "warmup": args.warmup, "prefix": prefix, "gunicorn_pid": server.proc.pid, "worker_pid": server.worker_pid, "seed": n + 1,
             })
             stop.set()
             sampler.join()
@@ -155,7 +155,7 @@ def part_intake(args, configs: list[dict], env: dict, work: Path, db: str, db_ur
         ceiling = run_loadgen({"mode": "closed", "kind": "healthz", "host": "127.0.0.1", "port": server.port,
                                "tokens": tokens, "points": points, "connections": args.connections,
                                "duration": min(args.duration, 10), "warmup": 1.0, "prefix": "h",
-                               "gunicorn_pid": server.proc.pid})
+                               "gunicorn_pid": server.proc.pid, "worker_pid": server.worker_pid})
     ceiling.pop("created_keys_sample", None)
     log(f"  {ceiling['per_s']:.0f} requests/s, cpu {ceiling['cpu']}")
     connections.close_all()
@@ -184,7 +184,7 @@ def part_dispatch(args, config: dict, env: dict, work: Path, tokens: list[str], 
     base = {"mode": "open", "host": "127.0.0.1", "tokens": tokens, "points": points, "category": INTAKE_CATEGORY,
             "rate": args.rate}
     with Gunicorn(config, env, work, args.wsgi) as server:
-        base.update({"port": server.port, "gunicorn_pid": server.proc.pid})
+        base.update({"port": server.port, "gunicorn_pid": server.proc.pid, "worker_pid": server.worker_pid})
         warm = run_loadgen({**base, "duration": 2, "prefix": "dw"})
         quiet = wait_for_quiet(args.wait_quiet)
         dispatch = run_loadgen({**base, "duration": args.rate_duration, "prefix": "d"})

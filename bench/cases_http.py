@@ -121,13 +121,13 @@ async def closed_loop(cfg: dict) -> dict:
     tasks = [asyncio.create_task(client(i)) for i in range(cfg["connections"])]
     await asyncio.sleep(cfg["warmup"])
     phase["name"] = "measure"
-    before = cpu_snapshot(cfg.get("gunicorn_pid"))
+    before = cpu_snapshot(cfg.get("gunicorn_pid"), cfg.get("worker_pid"))
     own0 = os.times()
     start = loop.time()
     await asyncio.sleep(cfg["duration"])
     end = loop.time()
     own1 = os.times()
-    after = cpu_snapshot(cfg.get("gunicorn_pid"))
+    after = cpu_snapshot(cfg.get("gunicorn_pid"), cfg.get("worker_pid"))
     phase["stop"] = True
     await asyncio.gather(*tasks)
 
@@ -209,11 +209,11 @@ async def open_loop(cfg: dict) -> dict:
         num = NUMBER_RE.search(body)
         out.append((sched, started, done, status, m.group(1).decode() if m else "?", num.group(1) if num else b""))
 
-    before = cpu_snapshot(cfg.get("gunicorn_pid"))
+    before = cpu_snapshot(cfg.get("gunicorn_pid"), cfg.get("worker_pid"))
     own0 = os.times()
     await asyncio.gather(*(one(i) for i in range(n)))
     own1 = os.times()
-    after = cpu_snapshot(cfg.get("gunicorn_pid"))
+    after = cpu_snapshot(cfg.get("gunicorn_pid"), cfg.get("worker_pid"))
     wall = after["at"] - before["at"]
     case_status: dict[str, int] = {}
     http_status: dict[str, int] = {}
@@ -277,6 +277,11 @@ class Gunicorn:
         self.config, self.env, self.log_dir, self.app = config, env, log_dir, app
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self.worker.pid if self.worker is not None else None
 
     def __enter__(self) -> Gunicorn:
         c = self.config
@@ -289,6 +294,12 @@ class Gunicorn:
         self.output = open(self.log_dir / f"output-{self.port}.log", "wb")  # Django's own log goes to stderr
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=REPO, stdin=subprocess.DEVNULL,
                                      stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
+        if c.get("worker", True):
+            # As in production: the worker writes the notifications (the outbox) while reports arrive.
+            self.worker = subprocess.Popen([str(Path(sys.executable).parent / "gongzhi"), "worker",
+                                            "--no-startup-delay"], env=self.env, cwd=REPO,
+                                           stdin=subprocess.DEVNULL, stdout=self.output, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -303,6 +314,13 @@ class Gunicorn:
         raise RuntimeError("gunicorn did not answer /healthz within 60 s")
 
     def __exit__(self, *exc) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(5)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()  # graceful: the master stops its workers
             try:

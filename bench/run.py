@@ -197,8 +197,9 @@ def ms(value) -> str:
 
 
 def cpu_cell(cpu: dict, own: str = "loadgen_cores", own_label: str = "load gen.") -> str:
-    return (f"{cpu.get('gunicorn_cores', 0):.2f} / {cpu.get('postgres_cores', 0):.2f} / {cpu.get(own, 0):.2f} "
-            f"/ {cpu.get('other_cores', 0):.2f}")
+    worker = f" (+{cpu['worker_cores']:.2f} worker)" if cpu.get("worker_cores") else ""
+    return (f"{cpu.get('gunicorn_cores', 0):.2f}{worker} / {cpu.get('postgres_cores', 0):.2f} / "
+            f"{cpu.get(own, 0):.2f} / {cpu.get('other_cores', 0):.2f}")
 
 
 def render_cases(results: dict) -> str:

@@ -79,14 +79,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gongzhi.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gongzhi.core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gongzhi.core.middleware.LanguageMiddleware",
+    "gongzhi.core.middleware.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "gongzhi.core.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gongzhi.core.ratelimit.RateLimitMiddleware",  # after authentication, before the body is parsed
+    "gongzhi.core.middleware.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "gongzhi.orgs.middleware.AccountSecurityMiddleware",
@@ -214,6 +217,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False  # htmx and the report page read it to send X-CSRFToken (docs/security.md#web)
+LANGUAGE_COOKIE_SECURE = SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "gongzhi.core.middleware.csrf_failure"  # a refused post explained in Chinese
+# Browser features: camera and location for this site only (the report page), the rest off.
+PERMISSIONS_POLICY = env("PERMISSIONS_POLICY",
+                         "camera=(self), geolocation=(self), microphone=(), payment=(), usb=(), display-capture=()")
+# Rate limits on the public doors (docs/security.md#web): N per s, m, h or d; empty or 0 = none.
+# Counted in the database (table core_ratecounter), so shared by every process and host.
+RATELIMIT_ENABLED = envbool("RATELIMIT_ENABLED", "True")
+RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", "30/m")  # login POSTs per client address
+RATELIMIT_INTAKE_ANON = env("RATELIMIT_INTAKE_ANON", "20/m")  # report page POSTs per address, not logged in
+RATELIMIT_INTAKE_USER = env("RATELIMIT_INTAKE_USER", "30/m")  # reports per user (page) or token (API)
+RATELIMIT_INTAKE_TRUSTED = env("RATELIMIT_INTAKE_TRUSTED", "6000/m")  # … for staff and role holders
+RATELIMIT_WEBHOOK = env("RATELIMIT_WEBHOOK", "1200/m")  # device alerts per client address
 if envbool("GONGZHI_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
@@ -271,6 +292,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gongzhi@localhost")
 DEVICE_WEBHOOK_SECRETS = {k.strip(): v.strip() for k, _sep, v in (item.partition("=") for item in envlist("DEVICE_WEBHOOK_SECRETS")) if k.strip() and v.strip()}
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Uploads (docs/security.md#uploads): a form may carry at most the photos of one report, and a
+# multipart body at most that many photos of the largest size (checked from Content-Length).
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", CASE_PHOTO_MAX_COUNT)
+REQUEST_MAX_BODY_BYTES = envint("REQUEST_MAX_BODY_BYTES", CASE_PHOTO_MAX_COUNT * CASE_PHOTO_MAX_BYTES + 1024 * 1024)
+FILE_UPLOAD_PERMISSIONS = 0o640  # stored photos: personal data, not world-readable
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 # Areas: how far (metres) a child's polygon may stick out of its parent's.
 AREA_CONTAINMENT_TOLERANCE_M = float(env("AREA_CONTAINMENT_TOLERANCE_M", "30"))

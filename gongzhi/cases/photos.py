@@ -1,22 +1,48 @@
-"""Photos: content sniffed (never trusted from the name), size-limited, re-encoded as JPEG; the public
-copy carries no EXIF (so no GPS position of a reporter's home); a thumbnail for lists."""
+"""Photos: content sniffed (never trusted from the name or the Content-Type), size- and
+pixel-limited, re-encoded as JPEG; the public copy carries no EXIF (so no GPS position of a
+reporter's home); a thumbnail for lists. Served only as re-encoded JPEG (``photo_response``).
+
+What an upload must pass, in order (docs/security.md#uploads), before anything is stored:
+
+1. at most ``CASE_PHOTO_MAX_BYTES`` (and at most ``CASE_PHOTO_MAX_COUNT`` files per request);
+2. no web content inside (``<script``, ``<!DOCTYPE``, ``<iframe`` … — an HTML or SVG file renamed
+   ``.jpg``, or a polyglot that is an image and a page at once);
+3. recognised by its bytes as JPEG, PNG or WebP — only those decoders are tried, so SVG, HTML,
+   PDF, EPS (Ghostscript) and the rest are never even parsed;
+4. at most ``MAX_PIXELS`` and ``MAX_SIDE`` by its header, before it is decoded (decompression
+   bombs: a small file announcing a huge image);
+5. decodes completely.
+
+Then it is re-encoded: nothing of the uploaded bytes but the pixels is kept.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
+import os
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .models import CasePhoto
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "MPO"}
-MAX_PIXELS = 40_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+logger = logging.getLogger("gongzhi.cases.photos")
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "MPO")  # MPO: phone JPEGs with a second frame
+MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo
+MAX_SIDE = 16_384
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, for any other decoding in the process
+#: Byte strings no photo needs and every web page, SVG or script has (lower case; long enough that
+#: compressed image data does not contain them by chance).
+ACTIVE_MARKERS = (b"<script", b"<!doctype", b"<iframe", b"<object", b"<embed", b"javascript:",
+                  b"http://www.w3.org/2000/svg", b"<foreignobject")
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def _encode(image: Image.Image, *, max_side: int, quality: int) -> bytes:
@@ -27,26 +53,45 @@ def _encode(image: Image.Image, *, max_side: int, quality: int) -> bytes:
     return out.getvalue()
 
 
+def _read(upload, limit: int) -> bytes:
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    upload.seek(0)
+    return data
+
+
 def check_upload(upload) -> Image.Image:
     """Open an upload as an image or raise ValidationError in the user's language."""
     limit = settings.CASE_PHOTO_MAX_BYTES
+    too_big = _("照片不能超过 %(mb)d MB") % {"mb": limit // (1024 * 1024)}
     if upload.size is not None and upload.size > limit:
-        raise ValidationError(_("照片不能超过 %(mb)d MB") % {"mb": limit // (1024 * 1024)})
+        raise ValidationError(too_big, code="too_large")
+    data = _read(upload, limit)
+    if len(data) > limit:
+        raise ValidationError(too_big, code="too_large")
+    lowered = data.lower()
+    if any(marker in lowered for marker in ACTIVE_MARKERS):
+        raise ValidationError(_("文件中含有网页或脚本内容，不是照片"), code="active_content")
+    not_a_photo = _("文件不是可识别的照片")
     try:
-        upload.seek(0)
-        image = Image.open(upload)
-        if image.format not in ALLOWED_FORMATS:
-            raise ValidationError(_("只接受 JPEG、PNG、WebP 照片"))
+        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Exception:  # UnidentifiedImageError, and whatever a hostile header makes a parser raise
+        raise ValidationError(not_a_photo, code="not_a_photo") from None
+    width, height = image.size
+    if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ValidationError(_("照片尺寸过大（不能超过 %(mp)d 百万像素，每边不超过 %(side)d 像素）")
+                              % {"mp": MAX_PIXELS // 1_000_000, "side": MAX_SIDE}, code="too_many_pixels")
+    try:
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
-        raise ValidationError(_("文件不是可识别的照片")) from None
-    image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
-    return image.convert("RGB")
+        image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
+        return image.convert("RGB")
+    except Exception:  # truncated or corrupt data; DecompressionBombError; decoder errors of any kind
+        raise ValidationError(not_a_photo, code="not_a_photo") from None
 
 
 def save_photo(case, upload, *, stage: str, actor=None, event=None) -> CasePhoto:
     image = check_upload(upload)
-    name = uuid.uuid4().hex
+    name = uuid.uuid4().hex  # never the uploaded name
     photo = CasePhoto(case=case, stage=stage, uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
                       event=event, width=image.width, height=image.height)
     # The original is re-encoded too (no active content survives), kept private with its EXIF dropped
@@ -61,6 +106,37 @@ def save_photo(case, upload, *, stage: str, actor=None, event=None) -> CasePhoto
 def check_uploads(uploads) -> None:
     """Validate every upload before anything is written, so a bad photo loses nothing."""
     if len(uploads) > settings.CASE_PHOTO_MAX_COUNT:
-        raise ValidationError(_("最多上传 %(n)d 张照片") % {"n": settings.CASE_PHOTO_MAX_COUNT})
+        raise ValidationError(_("最多上传 %(n)d 张照片") % {"n": settings.CASE_PHOTO_MAX_COUNT}, code="too_many")
     for upload in uploads:
         check_upload(upload)
+
+
+def photo_response(field) -> FileResponse:
+    """Serve a stored photo copy: only our own re-encoded JPEGs, never anything a browser could run.
+
+    The file must be named ``.jpg`` by us and start with the JPEG signature; it goes out as
+    ``image/jpeg`` with ``nosniff``, ``Content-Disposition: inline`` with our file name, and a
+    sandboxing CSP of its own (should a browser ever render it as a document, nothing runs).
+    Anything else answers 404 and is logged: it can only be a file placed in the storage by hand.
+    """
+    name = getattr(field, "name", "") or ""
+    if not name.lower().endswith(".jpg"):
+        logger.error("refusing to serve %r: not one of our JPEG copies", name)
+        raise Http404
+    try:
+        handle = field.open("rb")
+    except (OSError, ValueError):
+        raise Http404 from None
+    head = handle.read(len(JPEG_MAGIC))
+    if head != JPEG_MAGIC:
+        handle.close()
+        logger.error("refusing to serve %r: content is not JPEG", name)
+        raise Http404
+    handle.seek(0)
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Content-Disposition"] = f'inline; filename="{os.path.basename(name)}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

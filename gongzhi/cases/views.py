@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,7 @@ from gongzhi.areas import queries as area_queries
 from gongzhi.core.scoping import MAX_ID, jurisdiction
 from gongzhi.orgs.models import Department
 
-from . import queries, routing, rules, services
+from . import photos, queries, routing, rules, services
 from .choices import STEP_OF_STATE, LimitUnit, LocateStatus, Rating, Source, Status
 from .models import Case, CaseEvent, Category
 from .queries import QueueFilter
@@ -342,15 +342,7 @@ def photo(request: HttpRequest, number: str, photo_id: str | int, kind: str) -> 
     field = getattr(item, kind)
     if not field:
         raise Http404
-    try:
-        handle = field.open("rb")
-    except OSError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type="image/jpeg")
-    response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photos.photo_response(field)  # only our re-encoded JPEGs, with nosniff and a sandbox CSP
 
 
 @login_required

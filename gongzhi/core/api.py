@@ -203,6 +203,9 @@ def on_unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
+    from .middleware import explain_csrf_failure
+
+    exc = explain_csrf_failure(exc)  # django-ninja's own "CSRF check Failed", in the user's language
     codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
              409: "conflict", 413: "too_large", 429: "rate_limited"}
     code = getattr(exc, "code", None) or codes.get(exc.status_code, "error")

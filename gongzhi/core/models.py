@@ -193,3 +193,22 @@ class ApiToken(models.Model):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expiry() > now
+
+
+class RateCounter(models.Model):
+    """One fixed-window request counter per rate-limit bucket (see gongzhi.core.ratelimit).
+
+    A single ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` counts a request and starts a new
+    window when the stored one has passed, so every process on every host shares the same count.
+    """
+
+    bucket = models.CharField(max_length=120, primary_key=True)
+    window_start = models.BigIntegerField(db_index=True)  # Unix seconds
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("限流计数")
+        verbose_name_plural = _("限流计数")
+
+    def __str__(self) -> str:
+        return f"{self.bucket}: {self.hits}"
