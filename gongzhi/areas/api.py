@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from gongzhi.core.api import ErrorBody, Pagination
+from gongzhi.core.api import ErrorBody, Pagination, errors
 
 from . import io, queries, services
 from .models import Area, AreaLevel
@@ -71,7 +71,7 @@ def list_levels(request):
     return AreaLevel.objects.all()
 
 
-@router.get("", response=list[AreaOut])
+@router.get("", response={200: list[AreaOut], **errors(404)})
 @paginate(Pagination)
 def list_areas(request, filters: Query[AreaFilter]):
     under = queries.get_area(request.user, filters.under) if filters.under else None
@@ -92,7 +92,9 @@ def lookup(request, lon: float = Query(..., ge=-180, le=180), lat: float = Query
     return queries.get_area(request.user, area.pk)
 
 
-@router.get("/export.geojson")
+@router.get("/export.geojson", response={200: None, **errors(404)}, openapi_extra={
+    "responses": {200: {"description": "GeoJSON FeatureCollection",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}}}}})
 def export_geojson(request, under: int | None = None):
     """Your areas (or one subtree) as a GeoJSON FeatureCollection."""
     qs = queries.visible_areas(request.user)

@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.responses import Status as HttpStatus
 
-from gongzhi.core.api import ErrorBody, Pagination
+from gongzhi.core.api import ErrorBody, Pagination, errors
 
 from . import directory, intake, queries, routing, rules, services
 from .choices import LimitUnit, Rating, Source
@@ -215,7 +215,7 @@ def list_categories(request, q: str = Query("", max_length=50)):
     return qs.order_by("code")[:50]
 
 
-@router.get("", response=list[CaseOut])
+@router.get("", response={200: list[CaseOut], **errors(404)})
 @paginate(Pagination)
 def list_cases(request, filters: Query[QueueIn]):
     return queries.queue(request.user, queries.QueueFilter(**filters.model_dump()))
@@ -250,7 +250,9 @@ def suggest_departments(request, number: str):
     return routing.departments_for(queries.get_case(request.user, number))
 
 
-@router.get("/{number}/photos/{int:photo_id}/{kind}")
+@router.get("/{number}/photos/{int:photo_id}/{kind}", response={200: None, **errors(403)}, openapi_extra={
+    "responses": {200: {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string",
+                                                                                     "format": "binary"}}}}}})
 def get_photo(request, number: str, photo_id: int, kind: Literal["thumbnail", "public", "image"]):
     """A case photo. The original (`image`) is for the command center only."""
     from django.core.exceptions import PermissionDenied
@@ -268,38 +270,42 @@ def get_photo(request, number: str, photo_id: int, kind: Literal["thumbnail", "p
     return photo_store.photo_response(getattr(photo, kind))  # our JPEGs only, nosniff, sandbox CSP
 
 
+# A transition: 403 when the caller may not act, 409 when the case's state does not allow it.
+ACTED = {200: CaseDetailOut, **errors(409)}
+
+
 def _act(request, number: str, fn, **kwargs) -> dict:
     case = queries.get_case(request.user, number)
     case = fn(case, actor=request.user, **kwargs)
     return _detail(request, case)
 
 
-@router.post("/{number}/check", response=CaseDetailOut)
+@router.post("/{number}/check", response=ACTED)
 def check(request, number: str, payload: CheckIn):
     """核实 (supervisor on site)."""
     return _act(request, number, services.check_case, confirmed=payload.confirmed, note=payload.note)
 
 
-@router.post("/{number}/file", response=CaseDetailOut)
+@router.post("/{number}/file", response=ACTED)
 def file(request, number: str, payload: FileIn):
     """立案."""
     return _act(request, number, services.file_case, category=_active_category(payload.category_code),
                 note=payload.note, urgent=payload.urgent)
 
 
-@router.post("/{number}/not-file", response=CaseDetailOut)
+@router.post("/{number}/not-file", response=ACTED)
 def not_file(request, number: str, payload: ReasonIn):
     """不予立案."""
     return _act(request, number, services.not_file_case, reason=payload.reason)
 
 
-@router.post("/{number}/withdraw", response=CaseDetailOut)
+@router.post("/{number}/withdraw", response=ACTED)
 def withdraw(request, number: str, payload: NoteIn):
     """The reporter withdraws before filing."""
     return _act(request, number, services.withdraw_case, reason=payload.note)
 
 
-@router.post("/{number}/dispatch", response=CaseDetailOut)
+@router.post("/{number}/dispatch", response=ACTED)
 def dispatch(request, number: str, payload: DispatchIn):
     """派遣 to a department."""
     from django.shortcuts import get_object_or_404
@@ -310,19 +316,19 @@ def dispatch(request, number: str, payload: DispatchIn):
     return _act(request, number, services.dispatch_case, department=department, note=payload.note)
 
 
-@router.post("/{number}/accept", response=CaseDetailOut)
+@router.post("/{number}/accept", response=ACTED)
 def accept(request, number: str, payload: NoteIn):
     """签收 (the department)."""
     return _act(request, number, services.accept_case, note=payload.note)
 
 
-@router.post("/{number}/return", response=CaseDetailOut)
+@router.post("/{number}/return", response=ACTED)
 def return_(request, number: str, payload: ReasonIn):
     """退回 to the dispatcher (a wrong dispatch)."""
     return _act(request, number, services.return_case, reason=payload.reason)
 
 
-@router.post("/{number}/extension", response=CaseDetailOut)
+@router.post("/{number}/extension", response=ACTED)
 def extension(request, number: str, payload: ExtensionIn):
     """申请延期."""
     case = queries.get_case(request.user, number)
@@ -331,13 +337,13 @@ def extension(request, number: str, payload: ExtensionIn):
     return _detail(request, case)
 
 
-@router.post("/{number}/extension/decide", response=CaseDetailOut)
+@router.post("/{number}/extension/decide", response=ACTED)
 def decide(request, number: str, payload: DecideIn):
     """审批延期: approve (new due time) or deny."""
     return _act(request, number, services.decide_extension, approve=payload.approve, note=payload.note)
 
 
-@router.post("/{number}/handle", response=CaseDetailOut)
+@router.post("/{number}/handle", response=ACTED)
 def handle(request, number: str, payload: Form[NoteIn], photos: list[UploadedFile] = File(None)):
     """处置完成, with photos (multipart/form-data; files in `photos`)."""
     from . import photos as photo_store
@@ -352,27 +358,27 @@ def handle(request, number: str, payload: Form[NoteIn], photos: list[UploadedFil
     return _detail(request, case)
 
 
-@router.post("/{number}/verify", response=CaseDetailOut)
+@router.post("/{number}/verify", response=ACTED)
 def verify(request, number: str, payload: VerifyIn):
     """核查: passed → 结案, failed → 返工."""
     return _act(request, number, services.verify_case, passed=payload.passed, note=payload.note)
 
 
-@router.post("/{number}/rate", response=CaseDetailOut)
+@router.post("/{number}/rate", response=ACTED)
 def rate(request, number: str, payload: RateIn):
     """评价 by the reporter; `reopen` with an unsatisfied rating asks for a second round (once)."""
     return _act(request, number, services.rate_case, rating=payload.rating, comment=payload.comment,
                 reopen=payload.reopen)
 
 
-@router.post("/{number}/merge", response=CaseDetailOut)
+@router.post("/{number}/merge", response=ACTED)
 def merge(request, number: str, payload: MergeIn):
     """Merge this duplicate into a master case."""
     master = queries.get_case(request.user, payload.master_number)
     return _act(request, number, services.merge_case, master=master, note=payload.note)
 
 
-@router.post("/{number}/locate", response=CaseDetailOut)
+@router.post("/{number}/locate", response=ACTED)
 def locate(request, number: str, payload: LocateIn):
     """Place a to-be-located case in its grid, by area or by point."""
     from django.core.exceptions import ValidationError
@@ -392,7 +398,7 @@ def locate(request, number: str, payload: LocateIn):
     return _act(request, number, services.locate_case, area=area, lon=payload.lon, lat=payload.lat)
 
 
-@router.post("/{number}/urgent", response=CaseDetailOut)
+@router.post("/{number}/urgent", response=ACTED)
 def urgent(request, number: str, payload: UrgentIn):
     """Mark or unmark urgent (time limits switch to natural hours)."""
     return _act(request, number, services.set_urgent, urgent=payload.urgent, note=payload.note)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from http.client import responses as http_responses
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -143,7 +144,57 @@ class Pagination(PageNumberPagination):
         return page
 
 
-api = NinjaAPI(
+ERROR_STATUSES = {
+    400: "请求内容有误 (invalid)", 401: "未登录或令牌无效 (unauthenticated)", 403: "没有权限 (forbidden)",
+    404: "未找到，或不在你的管辖范围内 (not_found)", 409: "状态已变化，操作冲突 (conflict)",
+    413: "内容过大 (too_large)", 429: "请求过于频繁 (rate_limited)",
+}
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorBody]]:
+    """Error answers an operation gives besides those every operation documents (see
+    ``document_errors``): ``response={200: CaseOut, **errors(403, 409)}``."""
+    return dict.fromkeys(statuses, ErrorBody)
+
+
+def document_errors(schema: dict) -> dict:
+    """Document, on every operation, the errors the framework itself answers with: 400 when it takes
+    parameters or a body (validation), 401 when it needs a login, 403 for writes (a read-only token),
+    404 when its path names an object ("not yours" and "doesn't exist" are the same 404). Errors
+    that depend on the operation (403 on a read, 409) are declared in its decorator with ``errors``."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in body.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components.setdefault("ErrorBody", body)
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            statuses = set()
+            parameters = operation.get("parameters") or []
+            if parameters or operation.get("requestBody"):
+                statuses.add(400)
+            if operation.get("security"):
+                statuses.add(401)
+                if method.upper() not in SAFE_METHODS:
+                    statuses.add(403)
+            if any(p.get("in") == "path" for p in parameters):
+                statuses.add(404)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(status, {"description": ERROR_STATUSES[status], "content": error_content})
+            for status, response in responses.items():  # declared with errors(): name them too
+                if status in ERROR_STATUSES and response.get("description") == http_responses.get(status):
+                    response["description"] = ERROR_STATUSES[status]
+    return schema
+
+
+class GongzhiAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        return document_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = GongzhiAPI(
     title="共治 Gongzhi API",
     version="1",
     description="网格化社会治理平台接口。错误统一为 `{\"error\": {code, message, fields}}`。",

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from gongzhi.core.api import Pagination
+from gongzhi.core.api import Pagination, errors
 from gongzhi.core.models import ApiToken
 from gongzhi.core.scoping import jurisdiction
 
@@ -117,7 +117,7 @@ def _session_only(request) -> None:
         raise PermissionDenied(_("请登录网页管理 API 令牌"))
 
 
-@router.get("/me/tokens", response=list[TokenOut])
+@router.get("/me/tokens", response={200: list[TokenOut], **errors(403)})
 def list_tokens(request):
     _session_only(request)
     return request.user.api_tokens.order_by("-created_at")
