@@ -84,6 +84,19 @@ def target(db, tmp_path) -> str:
     else:
         cfg["NAME"] = f"{connection.settings_dict['NAME']}_restore"[:63]
         _create_pg_database(cfg)
+    yield from _attach(cfg)
+
+
+@pytest.fixture
+def sqlite_target(db, tmp_path) -> str:
+    """An empty SQLite file, whatever the suite runs on."""
+    cfg = copy.deepcopy(connections.settings["default"])
+    cfg.update(ENGINE="django.db.backends.sqlite3", NAME=str(tmp_path / "restored.sqlite3"), HOST="", PORT="",
+               USER="", PASSWORD="", OPTIONS={"transaction_mode": "IMMEDIATE", "timeout": 20})
+    yield from _attach(cfg)
+
+
+def _attach(cfg: dict):
     # A dynamically created connection (not in settings), which Django's test case allows.
     connections.settings[TARGET] = cfg
     try:
@@ -167,6 +180,19 @@ def test_backup_restores_into_an_empty_database_with_the_same_data(city, media, 
     assert "core_auditlog" in text and "恢复完成" in text
     assert not AuditLog.objects.using(target).filter(action="test.after_restore").exists()
     assert backup.measure(models, target) == backup.measure(models, "default")
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the cross-engine case starts from PostgreSQL")
+def test_a_postgresql_backup_restores_into_sqlite(city, media, sqlite_target, tmp_path):
+    archive = tmp_path / "pg.tar.gz"
+    manifest = backup.backup(archive, media=False).manifest
+    assert manifest["database_vendor"] == "postgresql"
+    result = backup.restore(archive, alias=sqlite_target, commit=True)
+    assert result.ok, [t for t in result.tables if not t.ok]
+    assert connections[TARGET].vendor == "sqlite"
+    models = backup.historical_models(manifest["migrations"], backup._loader("default"))
+    assert backup.measure(models, sqlite_target) == {
+        t["table"]: {"rows": t["rows"], "checksum": t["checksum"]} for t in manifest["tables"]}
 
 
 def test_restore_into_a_database_in_use_is_refused_without_force(city, media, tmp_path):
