@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import uuid
+import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,8 +49,11 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 def _encode(image: Image.Image, *, max_side: int, quality: int) -> bytes:
     copy = image.copy()
     copy.thumbnail((max_side, max_side))
+    # Pillow writes a JPEG comment (COM) from ``info`` unless told otherwise, and ``info`` still holds
+    # the upload's: drop it all, so only the pixels are kept (no exif=, icc_profile=, xmp= either).
+    copy.info = {}
     out = io.BytesIO()
-    copy.save(out, "JPEG", quality=quality, optimize=True)  # no exif= argument: nothing carried over
+    copy.save(out, "JPEG", quality=quality, optimize=True)
     return out.getvalue()
 
 
@@ -73,14 +77,19 @@ def check_upload(upload) -> Image.Image:
     if any(marker in lowered for marker in ACTIVE_MARKERS):
         raise ValidationError(_("文件中含有网页或脚本内容，不是照片"), code="active_content")
     not_a_photo = _("文件不是可识别的照片")
+    too_many_pixels = ValidationError(_("照片尺寸过大（不能超过 %(mp)d 百万像素，每边不超过 %(side)d 像素）")
+                                      % {"mp": MAX_PIXELS // 1_000_000, "side": MAX_SIDE}, code="too_many_pixels")
     try:
-        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused just below
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError:  # Pillow's own guard, at twice MAX_PIXELS
+        raise too_many_pixels from None
     except Exception:  # UnidentifiedImageError, and whatever a hostile header makes a parser raise
         raise ValidationError(not_a_photo, code="not_a_photo") from None
     width, height = image.size
     if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise ValidationError(_("照片尺寸过大（不能超过 %(mp)d 百万像素，每边不超过 %(side)d 像素）")
-                              % {"mp": MAX_PIXELS // 1_000_000, "side": MAX_SIDE}, code="too_many_pixels")
+        raise too_many_pixels
     try:
         image.load()
         image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
