@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 from ninja.responses import Status as HttpStatus
 
 from gongzhi.core.api import ErrorBody, Pagination, errors
+from gongzhi.core.scoping import MAX_ID
 
 from . import directory, intake, queries, routing, rules, services
 from .choices import LimitUnit, Rating, Source
@@ -106,9 +107,9 @@ class ReportIn(Schema):
 
 class QueueIn(Schema):
     status: str | None = Field(None, max_length=16)
-    category: int | None = Field(None, ge=1)
-    area: int | None = Field(None, ge=1)
-    department: int | None = Field(None, ge=1)
+    category: int | None = Field(None, ge=1, le=MAX_ID)
+    area: int | None = Field(None, ge=1, le=MAX_ID)
+    department: int | None = Field(None, ge=1, le=MAX_ID)
     source: str | None = Field(None, max_length=16)
     overdue: bool | None = None
     to_locate: bool | None = None
@@ -133,7 +134,7 @@ class ReasonIn(Schema):
 
 
 class DispatchIn(NoteIn):
-    department_id: int = Field(..., ge=1)
+    department_id: int = Field(..., ge=1, le=MAX_ID)
 
 
 class ExtensionIn(ReasonIn):
@@ -160,7 +161,7 @@ class MergeIn(NoteIn):
 
 
 class LocateIn(Schema):
-    area_id: int | None = Field(None, ge=1)
+    area_id: int | None = Field(None, ge=1, le=MAX_ID)
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
 

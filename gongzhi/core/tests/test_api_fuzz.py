@@ -108,3 +108,14 @@ def test_aimed_examples_reach_the_domain():
     never = [op for op, counter in reads.items() if "/photos/" not in op
              and not any(aim and 200 <= status < 300 for aim, status in counter)]
     assert not never, f"aimed examples never got past 404 for {never}: update `real` / `_aim`"
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    # What the fuzzer found, kept as plain regression tests.
+    ("get", "/api/v1/cases?category=37525146260680596258816", None),  # beyond a 64-bit id: was a 500 on SQLite
+    ("get", "/api/v1/cases?area=9223372036854775808&department=9223372036854775808", None),
+])
+def test_fuzz_findings_are_400(login, world, method, url, body):
+    response = getattr(login(world.dispatcher), method)(url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid"
