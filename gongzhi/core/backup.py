@@ -298,13 +298,13 @@ def backup(path: str | os.PathLike, *, alias: str = "default", storage: Storage 
                     raise BackupError(_("数据库含有本版本不认识的迁移：%(names)s。请用对应版本的 gongzhi 备份。")
                                       % {"names": ", ".join(unknown)})
                 manifest["migrations"] = state
-                say(_("数据库 / database (%(vendor)s) …") % {"vendor": connection.vendor})
+                say(_("数据库（%(vendor)s）…") % {"vendor": connection.vendor})
                 for model in historical_models(state, loader):
                     entry = _dump_table(model, alias, tar, Path(tmp))
                     manifest["tables"].append(entry)
                     say(f"  {entry['table']:<40} {entry['rows']:>10}")
             if media:
-                say(_("媒体文件 / media …"))
+                say(_("媒体文件…"))
                 for name in media_names(storage):
                     manifest["media"].append(_add_media(tar, storage, name))
                 say(_("  %(n)s 个文件，共 %(size)s 字节") % {
@@ -513,7 +513,7 @@ def restore(path: str | os.PathLike, *, alias: str = "default", storage: Storage
         connection = connections[alias]
         manifest = plan.manifest
         if plan.migrate_plan:
-            say(_("迁移数据库结构到备份时的版本 / migrating the schema to the backup's state …"))
+            say(_("迁移数据库结构到备份时的版本…"))
             loader = _loader(alias)
             executor = MigrationExecutor(connection)
             executor.migrate(targets_for(manifest["migrations"], loader))
@@ -523,7 +523,7 @@ def restore(path: str | os.PathLike, *, alias: str = "default", storage: Storage
         missing = [t["table"] for t in tables if t["table"] not in models]
         if missing:
             raise BackupError(_("备份中的表在该迁移状态下不存在：%(names)s") % {"names": ", ".join(missing)})
-        say(_("载入数据 / loading the data …"))
+        say(_("载入数据…"))
         with transaction.atomic(using=alias):
             flush = connection.ops.sql_flush(no_style(), list(models), reset_sequences=False, allow_cascade=True)
             connection.ops.execute_sql_flush(flush)
@@ -542,9 +542,9 @@ def restore(path: str | os.PathLike, *, alias: str = "default", storage: Storage
                     for sql in reset:
                         cursor.execute(sql)
         if manifest.get("media"):
-            say(_("媒体文件 / media …"))
+            say(_("媒体文件…"))
             _restore_media(tar, manifest, storage)
-        say(_("校验 / verifying …"))
+        say(_("校验…"))
         measured = measure(list(models.values()), alias)
         for entry in tables:
             got = measured.get(entry["table"], {})
@@ -561,7 +561,7 @@ def restore(path: str | os.PathLike, *, alias: str = "default", storage: Storage
         if result.ok and migrate_forward and plan.forward_plan:
             from django.core.management import call_command
 
-            say(_("升级数据库到当前版本 / applying newer migrations …"))
+            say(_("升级数据库到当前版本…"))
             call_command("migrate", database=alias, interactive=False, verbosity=0)
             result.migrated_forward = plan.forward_plan
     result.seconds = time.monotonic() - started
