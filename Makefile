@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export GONGZHI_INSECURE_DEV ?= 1
 
-.PHONY: setup demo test lint bench clean chromium
+.PHONY: setup demo test lint bench faults clean chromium
 
 setup: $(STAMP) node_modules/.installed chromium
 
@@ -42,6 +42,11 @@ test: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# Crash gunicorn and a private PostgreSQL cluster during a burst of reports, kill a worker mid-sweep:
+# nothing acknowledged lost, nothing doubled (docs/reliability.md). Needs PostgreSQL's server binaries.
+faults: setup
+	$(PY) bench/faults.py
 
 clean:
 	rm -rf $(VENV) node_modules var
