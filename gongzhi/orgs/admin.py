@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
@@ -118,3 +120,12 @@ class DepartmentAdmin(AuditedModelAdmin):
     search_fields = ["name", "code"]
     autocomplete_fields = ["home_area", "areas"]
     inlines = [StaffInline]
+
+
+# django-otp's own admin pages would edit authenticators and recovery codes behind the audit log's
+# back (and show secrets): the "重置两步验证" action on people is the one door.
+for _label in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
+    try:
+        admin.site.unregister(django_apps.get_model(_label))
+    except NotRegistered:
+        pass
