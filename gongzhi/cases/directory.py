@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, refcache
 
+from .extra_fields import clean_definitions
 from .models import Case, Category, DirectoryVersion, RoutingRule, TimeLimit
 
 BUNDLED_CSV = Path(__file__).resolve().parent / "data" / "gbt47678_5_2026_directory.csv"
@@ -156,23 +157,9 @@ def code_problem(kind: str, code: str) -> str | None:
 
 
 def clean_extra_fields(value: Any) -> list[dict]:
-    """Check a category's extra fields: a list of {"name", "label", "required"} objects."""
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list):
-        raise ValidationError(_("附加字段须为 JSON 列表，如 [{\"name\": \"plate\", \"label\": \"车牌号\"}]"))
-    names: set[str] = set()
-    for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            raise ValidationError(_("附加字段的每一项须为含 name 的 JSON 对象"))
-        if item["name"] in names:
-            raise ValidationError(_("附加字段 %(name)s 重复") % {"name": item["name"]})
-        if "label" in item and not isinstance(item["label"], str):
-            raise ValidationError(_("附加字段的 label 须为文本"))
-        if "required" in item and not isinstance(item["required"], bool):
-            raise ValidationError(_("附加字段的 required 须为 true 或 false"))
-        names.add(item["name"])
-    return value
+    """Check a category's extra fields: a list of {"name", "label", "label_en", "required", "type",
+    "choices", "max_length"} objects (see ``gongzhi.cases.extra_fields``); returns the stored form."""
+    return clean_definitions(value)
 
 
 def active_version() -> DirectoryVersion | None:

@@ -53,6 +53,14 @@ def _clean(report: Report) -> dict:
         errors["description"] = [_("描述不能超过 5000 个字符")]
     if report.category is not None and (not report.category.is_active or not report.category.version.is_active):
         errors["category"] = [_("该分类已停用，请重新选择")]
+    elif report.category is not None and report.category.extra_fields:
+        # The category's extra fields (extra_fields.py; no query: the category is loaded). The
+        # checked values (trimmed, numbers as numbers, empty ones dropped) replace report.extra,
+        # which is what gets stored; checking them again gives the same result.
+        from .extra_fields import clean_values
+
+        report.extra, extra_errors = clean_values(report.category, report.extra, source=report.source)
+        errors.update(extra_errors)
     if report.source not in Source.values:
         errors["source"] = [_("未知的来源")]
     key = (report.idempotency_key or "").strip() or None
