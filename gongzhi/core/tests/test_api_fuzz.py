@@ -44,6 +44,20 @@ FUZZ_SETTINGS = settings(
 )
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Call the WSGI app as Django's test client does: without closing the database connection at
+    the end of each request (on PostgreSQL that would end the test's transaction)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def real(world):
     """Real objects the fuzzer may aim at: a case in the dispatcher's street, a token of his."""
