@@ -5,10 +5,10 @@ reporter's home); a thumbnail for lists. Served only as re-encoded JPEG (``photo
 What an upload must pass, in order (docs/security.md#uploads), before anything is stored:
 
 1. at most ``CASE_PHOTO_MAX_BYTES`` (and at most ``CASE_PHOTO_MAX_COUNT`` files per request);
-2. no web content inside (``<script``, ``<!DOCTYPE``, ``<iframe`` … — an HTML or SVG file renamed
-   ``.jpg``, or a polyglot that is an image and a page at once);
-3. recognised by its bytes as JPEG, PNG or WebP — only those decoders are tried, so SVG, HTML,
+2. recognised by its bytes as JPEG, PNG or WebP — only those decoders are tried, so SVG, HTML,
    PDF, EPS (Ghostscript) and the rest are never even parsed;
+3. no web content inside (``<script``, ``<!DOCTYPE``, ``<iframe`` …): a polyglot, an image that is
+   a page at once, is refused too;
 4. at most ``MAX_PIXELS`` and ``MAX_SIDE`` by its header, before it is decoded (decompression
    bombs: a small file announcing a huge image);
 5. decodes completely.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import uuid
 import warnings
 
@@ -73,9 +72,6 @@ def check_upload(upload) -> Image.Image:
     data = _read(upload, limit)
     if len(data) > limit:
         raise ValidationError(too_big, code="too_large")
-    lowered = data.lower()
-    if any(marker in lowered for marker in ACTIVE_MARKERS):
-        raise ValidationError(_("文件中含有网页或脚本内容，不是照片"), code="active_content")
     not_a_photo = _("文件不是可识别的照片")
     too_many_pixels = ValidationError(_("照片尺寸过大（不能超过 %(mp)d 百万像素，每边不超过 %(side)d 像素）")
                                       % {"mp": MAX_PIXELS // 1_000_000, "side": MAX_SIDE}, code="too_many_pixels")
@@ -87,6 +83,9 @@ def check_upload(upload) -> Image.Image:
         raise too_many_pixels from None
     except Exception:  # UnidentifiedImageError, and whatever a hostile header makes a parser raise
         raise ValidationError(not_a_photo, code="not_a_photo") from None
+    lowered = data.lower()
+    if any(marker in lowered for marker in ACTIVE_MARKERS):  # an image that is also a page (polyglot)
+        raise ValidationError(_("文件中含有网页或脚本内容，不是照片"), code="active_content")
     width, height = image.size
     if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
         raise too_many_pixels
@@ -124,7 +123,7 @@ def photo_response(field) -> FileResponse:
     """Serve a stored photo copy: only our own re-encoded JPEGs, never anything a browser could run.
 
     The file must be named ``.jpg`` by us and start with the JPEG signature; it goes out as
-    ``image/jpeg`` with ``nosniff``, ``Content-Disposition: inline`` with our file name, and a
+    ``image/jpeg`` with ``nosniff``, ``Content-Disposition: inline``, and a
     sandboxing CSP of its own (should a browser ever render it as a document, nothing runs).
     Anything else answers 404 and is logged: it can only be a file placed in the storage by hand.
     """
@@ -143,7 +142,7 @@ def photo_response(field) -> FileResponse:
         raise Http404
     handle.seek(0)
     response = FileResponse(handle, content_type="image/jpeg")
-    response["Content-Disposition"] = f'inline; filename="{os.path.basename(name)}"'
+    response["Content-Disposition"] = "inline"  # shown, never offered as a download of an active type
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cross-Origin-Resource-Policy"] = "same-origin"

@@ -322,7 +322,11 @@ class RateLimitMiddleware:
         if request.method == "POST" and settings.RATELIMIT_ENABLED:
             door = self.door_for(request)
             if door is not None:
-                refusal = check(request, door)
+                try:
+                    refusal = check(request, door)
+                except DatabaseError:  # token or trust lookup failed: the database is down
+                    logger.warning("rate limit check unavailable; request let through", exc_info=True)
+                    refusal = None
                 if refusal is not None:
                     return refusal_response(request, refusal)
         return self.get_response(request)
