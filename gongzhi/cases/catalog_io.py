@@ -273,6 +273,21 @@ def _int(value: Any) -> int | None:
     return int(number)
 
 
+#: Quotes that Excel and WPS put in place of the straight ones ("smart quotes") when one types JSON.
+_CURLY_QUOTES = str.maketrans({"“": '"', "”": '"', "＂": '"'})
+
+
+def _extra_fields_json(raw: str | None) -> Any:
+    """The 附加字段 cell (a JSON list, see ``extra_fields``) parsed; ValueError when it isn't JSON.
+    A cell whose quotes a spreadsheet turned into curly ones is read with straight quotes."""
+    if not raw or not raw.strip():
+        return []
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return json.loads(raw.translate(_CURLY_QUOTES))
+
+
 def _bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
@@ -383,8 +398,7 @@ class _Checker:
             try:
                 if raw is not None and not isinstance(raw, str):
                     raise ValueError
-                parsed = json.loads(raw) if raw and raw.strip() else []
-                values["extra_fields"] = clean_extra_fields(parsed)
+                values["extra_fields"] = clean_extra_fields(_extra_fields_json(raw))
             except ValueError:
                 self.error(row, "extra_fields", _("附加字段不是有效的 JSON 文本"))
             except ValidationError as exc:

@@ -9,6 +9,7 @@ from typing import TextIO
 from django.db import transaction
 
 from gongzhi.areas.models import Area
+from gongzhi.core import refcache
 from gongzhi.orgs.models import Department, User
 
 from . import intake, services
@@ -28,6 +29,22 @@ ROUTES = {
     "07001": "enforcement",  # 非法小广告
     "06013": "office",       # 道路破损
 }
+#: Extra fields the demo declares (if the category has none yet), so the report page and the case
+#: page show them: 机动车乱停放 asks for the plate, 噪声扰民 for when the noise happens.
+EXTRA_FIELDS = {
+    "09009": [
+        {"name": "plate", "label": "车牌号", "label_en": "Plate number", "required": False, "type": "text",
+         "max_length": 12},
+        {"name": "vehicle", "label": "车辆类型", "label_en": "Vehicle", "type": "choice",
+         "choices": ["小型汽车", "大型汽车", "摩托车", "电动自行车"]},
+    ],
+    "06028": [
+        {"name": "period", "label": "噪声时段", "label_en": "When", "required": True, "type": "choice",
+         "choices": ["白天（6:00–22:00）", "夜间（22:00–6:00）"]},
+    ],
+}
+#: What the demo cases give for them (category code → extra).
+EXTRA_VALUES = {"09009": {"plate": "蒙C·D1234", "vehicle": "小型汽车"}, "06028": {"period": "夜间（22:00–6:00）"}}
 STREET_PREFIXES = {"凤凰岭街道": "fhl", "海北街道": "hb", "滨海街道": "bh"}
 
 # (reporter, grid, title, category code, how far the loop goes)
@@ -50,6 +67,13 @@ def _route(prefix: str, street: Area) -> None:
             RoutingRule.objects.get_or_create(category=category, area=street, department=department)
 
 
+def _declare_extra_fields() -> None:
+    for category in Category.objects.filter(version__is_active=True, code__in=list(EXTRA_FIELDS)):
+        if not category.extra_fields:
+            Category.objects.filter(pk=category.pk).update(extra_fields=EXTRA_FIELDS[category.code])
+    refcache.clear()  # update() sends no signal: intake must not use the cached categories
+
+
 def build_demo_cases(*, stdout: TextIO | None = None) -> int:
     """Routing rules and sample cases for the demo city; returns the number of cases created."""
     if Case.objects.filter(extra__demo=True).exists() or not Area.objects.filter(code="150300").exists():
@@ -59,6 +83,7 @@ def build_demo_cases(*, stdout: TextIO | None = None) -> int:
         "fhl-office", "fhl-supervisor"])}
     created = 0
     with transaction.atomic():
+        _declare_extra_fields()
         for street_name, prefix in STREET_PREFIXES.items():
             street = Area.objects.filter(name=street_name).first()
             if street is not None:
@@ -72,7 +97,8 @@ def build_demo_cases(*, stdout: TextIO | None = None) -> int:
             source = Source.RESIDENT if reporter == "resident" else Source.PATROL
             case, _new = intake.report_case(intake.Report(
                 title=title, description=title, category=category, lon=grid.label_lon, lat=grid.label_lat,
-                source=source, idempotency_key=f"demo-{code}", extra={"demo": True}), reporter=user)
+                source=source, idempotency_key=f"demo-{code}", extra={"demo": True, **EXTRA_VALUES.get(code, {})}),
+                reporter=user)
             created += 1
             _advance(case, stage, users)
     if stdout is not None:

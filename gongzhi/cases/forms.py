@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import photos
+from .extra_fields import ExtraField, fields_of
 from .models import Category
 
 #: Django's built-in messages in our words (Chinese first; English from the .po file).
@@ -36,6 +37,19 @@ class MultipleFileField(forms.FileField):
             return []
         items = data if isinstance(data, list | tuple) else [data]
         return [super(MultipleFileField, self).clean(item, initial) for item in items if item]
+
+
+class ExtraValueField(forms.Field):
+    """One of the chosen category's extra fields (``extra.<name>``); the rules and the messages are
+    the intake's own (``ExtraField.clean``)."""
+
+    def __init__(self, definition: ExtraField, **kwargs) -> None:
+        self.definition = definition
+        kwargs.setdefault("label", definition.display_label)
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value):
+        return self.definition.clean(value)
 
 
 class ReportForm(forms.Form):
@@ -72,6 +86,33 @@ class ReportForm(forms.Form):
                                error_messages={"invalid": _("文件不是可识别的照片"), "empty": _("照片文件为空")})
     idempotency_key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput,
                                       error_messages={"max_length": _("提交编号无效，请刷新页面后重试")})
+
+    def __init__(self, *args, category: Category | None = None, **kwargs) -> None:
+        """``category``: the chosen category when the caller has it; else it is looked up from the
+        submitted code. Its extra fields become fields named ``extra.<name>``."""
+        super().__init__(*args, **kwargs)
+        if category is None and self.is_bound:
+            code = str(self.data.get("category") or "").strip()[:16]
+            category = active_categories().filter(code=code).first() if code else None
+        self.chosen_category = category
+        self.extra_definitions = fields_of(category)
+        for definition in self.extra_definitions:
+            self.fields[definition.input_name] = ExtraValueField(definition)
+
+    def extra_items(self) -> list[dict]:
+        """The extra fields as the template draws them: definition, input id, value, errors."""
+        items = []
+        for definition in self.extra_definitions:
+            bound = self[definition.input_name]
+            value = bound.value()
+            items.append({"field": definition, "name": definition.input_name, "id": f"id_extra_{definition.name}",
+                          "value": "" if value is None else str(value), "errors": bound.errors})
+        return items
+
+    def extra_values(self) -> dict:
+        """The checked extra values (for ``intake.Report.extra``), empty ones left out."""
+        data = getattr(self, "cleaned_data", {})
+        return {d.name: data[d.input_name] for d in self.extra_definitions if data.get(d.input_name) is not None}
 
     def clean_photos(self) -> list:
         uploads = self.cleaned_data.get("photos") or []

@@ -152,18 +152,18 @@ def _strings() -> dict:
         "noCategory": _("没有找到匹配的分类，可以不选，由受理员分类"),
         "queueSending": _("发送中…"),
         "savedAt": _("保存于"),
+        "notNumber": _("请填写数字"),
+        "extraOffline": _("离线时无法载入该分类的补充信息，可以先提交；联网后如缺少必填项会提示补充"),
     }
 
 
 def _render_form(request: HttpRequest, form: ReportForm, *, status: int = 200, photos_dropped: bool = False):
-    category_label = ""
-    code = form["category"].value()
-    if code:
-        category = active_categories().filter(code=str(code)[:16]).first()
-        category_label = str(category) if category else ""
+    category = form.chosen_category
     return render(request, "cases/report.html", {
         "form": form,
-        "category_label": category_label,
+        "category_label": str(category) if category else "",
+        "extra_category": category,
+        "extra_items": form.extra_items(),
         "photos_dropped": photos_dropped,
         "source": source_for(request.user),
         "max_photos": settings.CASE_PHOTO_MAX_COUNT,
@@ -221,7 +221,7 @@ def report(request: HttpRequest):
             title=d["title"], description=d["description"], category=d["category"], lon=d["lon"], lat=d["lat"],
             address=d["address"].strip(), source=source_for(user), urgent=d["urgent"],
             idempotency_key=d["idempotency_key"] or None, reporter_name=str(user)[:64],
-            reporter_phone=getattr(user, "phone", "") or "", photos=d["photos"],
+            reporter_phone=getattr(user, "phone", "") or "", extra=form.extra_values(), photos=d["photos"],
         )
         try:
             case, created = intake.report_case(report_data, reporter=user)
@@ -273,6 +273,18 @@ def categories(request: HttpRequest):
         return render(request, "cases/_report_categories.html", {"q": text, "results": results})
     return JsonResponse({"results": [{"code": c.code, "name": c.name, "label": str(c), "major_name": c.major_name}
                                      for c in results]})
+
+
+@login_required_page_or_json
+@require_GET
+def category_fields(request: HttpRequest):
+    """The chosen category's extra fields (htmx fragment), empty for no or an unknown category. Under
+    /report/categories/ so that the service worker keeps the answers for offline use."""
+    code = (request.GET.get("category") or "")[:16].strip()
+    category = active_categories().filter(code=code).first() if code else None
+    form = ReportForm(category=category)
+    return render(request, "cases/_report_extra_fields.html", {
+        "extra_category": category, "extra_items": form.extra_items()})
 
 
 def offline(request: HttpRequest):

@@ -308,6 +308,8 @@
         });
         syncPhotos();
         showFieldErrors(item.errors || {});
+        pendingErrors = item.errors || null; // errors of extra fields: shown once they are drawn
+        if (shownCategory() === (item.fields.category || "")) applyPendingExtra();
         return idb.remove(key); // the form holds it now; the draft keeps the text
       }).then(function () { saveDraft(); renderQueue(); form.scrollIntoView(); });
     }
@@ -323,6 +325,12 @@
       var input = form.elements[name];
       if (input) fields[name] = input.value;
     });
+    // The chosen category's extra fields ("extra.<name>"), and any still waiting to be drawn.
+    var extra = readExtra();
+    Object.keys(pendingExtra || {}).forEach(function (name) {
+      if (!(name in extra)) extra[name] = pendingExtra[name];
+    });
+    Object.keys(extra).forEach(function (name) { fields[name] = extra[name]; });
     fields.urgent = form.elements.urgent.checked ? "on" : "";
     fields.category_label = $("category-chosen-label").textContent;
     return fields;
@@ -334,6 +342,11 @@
       if (input && typeof fields[name] === "string") input.value = fields[name];
     });
     form.elements.urgent.checked = fields.urgent === "on";
+    var extra = {};
+    Object.keys(fields).forEach(function (name) {
+      if (name.indexOf("extra.") === 0 && typeof fields[name] === "string") extra[name] = fields[name];
+    });
+    pendingExtra = extra;
     setCategory(fields.category || "", fields.category_label || "");
     placeFromInputs(true);
   }
@@ -457,6 +470,94 @@
     var search = form.elements.category_q;
     search.hidden = !!code;
     if (code) $("category-suggestions").textContent = "";
+    loadExtraFields(code);
+  }
+
+  // --- the chosen category's extra fields (补充信息): drawn by the server, fetched by htmx ---
+
+  var pendingExtra = null;   // values to put into the extra fields once they are drawn
+  var pendingErrors = null;  // errors to show next to them
+  var requestedCategory = null;
+  var htmxReady = false;
+  var wantExtra = false;
+
+  function extraBox() { return $("extra-fields"); }
+
+  function extraInputs() {
+    var box = extraBox();
+    return box ? box.querySelectorAll("[data-extra-field]") : [];
+  }
+
+  function readExtra() {
+    var out = {};
+    Array.prototype.forEach.call(extraInputs(), function (input) { out[input.name] = input.value; });
+    return out;
+  }
+
+  function shownCategory() {
+    var root = extraBox() && extraBox().querySelector(".extra-fields");
+    return root ? root.dataset.category || "" : "";
+  }
+
+  function loadExtraFields(code) {
+    var box = extraBox();
+    if (!box) return;
+    if (code === shownCategory()) { requestedCategory = null; applyPendingExtra(); return; }
+    // Same-named fields keep what was typed when the category changes.
+    var carried = readExtra();
+    Object.keys(pendingExtra || {}).forEach(function (name) { carried[name] = pendingExtra[name]; });
+    pendingExtra = carried;
+    if (!code) {
+      requestedCategory = null;
+      box.textContent = "";
+      var root = el("div", "extra-fields");
+      root.dataset.category = "";
+      box.appendChild(root);
+      return;
+    }
+    if (code === requestedCategory) return; // on its way
+    requestedCategory = code;
+    if (htmxReady && window.htmx) window.htmx.trigger(box, "gz-category");
+    else wantExtra = true; // htmx is loaded after this script: ask once it has set the box up
+  }
+
+  function applyPendingExtra() {
+    if (pendingExtra) {
+      var values = pendingExtra;
+      Array.prototype.forEach.call(extraInputs(), function (input) {
+        if (typeof values[input.name] === "string") input.value = values[input.name];
+      });
+      pendingExtra = null;
+    }
+    if (pendingErrors) {
+      showFieldErrors(pendingErrors, true);
+      pendingErrors = null;
+    }
+  }
+
+  function onExtraProcessed(event) {
+    if (event.target !== extraBox() || htmxReady) return;
+    htmxReady = true;
+    if (wantExtra) { wantExtra = false; window.htmx.trigger(event.target, "gz-category"); }
+  }
+
+  function onExtraSwapped(event) {
+    if (event.target !== extraBox()) return;
+    requestedCategory = null;
+    applyPendingExtra();
+    saveDraftSoon();
+  }
+
+  function onExtraFailed(event) {
+    if (event.target !== extraBox()) return;
+    // Offline and never seen before: say so; the values typed so far stay pending.
+    requestedCategory = null;
+    var box = extraBox();
+    box.textContent = "";
+    var root = el("div", "extra-fields");
+    root.dataset.category = "";
+    root.appendChild(el("p", "hint extra-note", t("extraOffline")));
+    box.appendChild(root);
   }
 
   // --- the map: GPS, then a pin the user may drag or move by tapping ---
@@ -580,6 +681,12 @@
     var errors = {};
     if (!form.elements.title.value.trim()) errors.title = [t("titleRequired")];
     if (!form.elements.lon.value && !form.elements.address.value.trim()) errors.address = [t("placeRequired")];
+    Array.prototype.forEach.call(extraInputs(), function (input) {
+      if (input.validity && input.validity.badInput) errors[input.name] = [t("notNumber")];
+      else if (input.hasAttribute("data-extra-required") && !input.value.trim()) {
+        errors[input.name] = [input.dataset.requiredMessage];
+      }
+    });
     return errors;
   }
 
@@ -598,7 +705,10 @@
     // Not form.reset(): after a server-side error the defaults are what the user typed then.
     DRAFT_FIELDS.forEach(function (n) { if (form.elements[n]) form.elements[n].value = ""; });
     form.elements.urgent.checked = false;
+    Array.prototype.forEach.call(extraInputs(), function (input) { input.value = ""; });
+    pendingExtra = null;
     setCategory("", "");
+    pendingExtra = null;
     photoList = [];
     syncPhotos();
     clearPoint();
@@ -657,8 +767,14 @@
       if (result.kind === "invalid") {
         setBusy(false);
         var payload = result.body && result.body.error;
-        showFieldErrors(payload ? payload.fields || {} : {});
-        var general = payload && payload.fields && payload.fields.__all__ ? " " + payload.fields.__all__.join(" ") : "";
+        var fields = payload ? payload.fields || {} : {};
+        showFieldErrors(fields);
+        var general = fields.__all__ ? " " + fields.__all__.join(" ") : "";
+        Object.keys(fields).forEach(function (name) { // an error without a place on the page
+          if (name !== "__all__" && !form.querySelector('[data-error-for="' + name.replace(/["\\]/g, "") + '"]')) {
+            general += " " + fields[name].join(" ");
+          }
+        });
         showStatus((payload ? payload.message : t("fixErrors")) + general, "bad");
         focusFirstError();
         return;
@@ -725,6 +841,13 @@
     });
     document.body.addEventListener("htmx:sendError", function (e) {
       if (e.target === form.elements.category_q) $("category-suggestions").textContent = t("categoryOffline");
+      onExtraFailed(e);
+    });
+    document.body.addEventListener("htmx:afterSwap", onExtraSwapped);
+    window.addEventListener("online", function () {
+      if (form.elements.category.value && shownCategory() !== form.elements.category.value) {
+        loadExtraFields(form.elements.category.value);
+      }
     });
     // Back to a page the browser kept in memory after a submission: start a new report.
     window.addEventListener("pageshow", function (e) {
@@ -756,6 +879,8 @@
     window.addEventListener("online", function () { rememberSession().then(flushQueue); });
   }
 
+  // htmx (loaded after this script) announces each element it has set up, the extra-fields box too.
+  document.addEventListener("htmx:afterProcessNode", onExtraProcessed);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
