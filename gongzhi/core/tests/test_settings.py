@@ -20,7 +20,7 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 
 def test_production_mode_passes_the_deploy_checks(tmp_path):
     result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7",
-                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+                 AUDIT_CHAIN_KEY="a" * 40, ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -31,11 +31,17 @@ def test_a_missing_secret_in_production_is_a_clear_startup_error(tmp_path):
     assert "SECRET_KEY is not set" in result.stderr
 
 
+def test_production_mode_without_an_audit_chain_key_warns(tmp_path):
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7",
+                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "gongzhi.W010" in result.stderr + result.stdout
+
+
 def test_secret_can_come_from_a_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("f" * 30 + "-Zq8#kP2$wL9!xV4&nR7\n")
     result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY_FILE=str(secret),
-                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+                 AUDIT_CHAIN_KEY_FILE=str(secret), ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
