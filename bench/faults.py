@@ -515,7 +515,34 @@ def check_sweep(db_url: str, plan: dict) -> tuple[dict, list[str]]:
     if unexpected or wrong_level:
         errors.append(f"sweeper: {unexpected} unexpected events, {wrong_level} cases at a wrong level: {examples}")
     return {"events_written": new, "lost": lost, "duplicated": duplicated, "unexpected": unexpected,
-            "cases_at_wrong_level": wrong_level}, errors
+            "cases_at_wrong_level": wrong_level, **outbox_state(db_url)}, errors
+
+
+def outbox_state(db_url: str) -> dict:
+    """For information: the sweepers' events still waiting for their notifications (the outbox, when
+    the code has one), and inbox rows per event and person (a unique constraint keeps them single)."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
+        has_outbox = conn.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'cases_caseevent' "
+                                  "AND column_name = 'notified_at'").fetchone()
+        if not has_outbox:
+            return {}
+        pending = conn.execute(
+            "SELECT count(*) FROM cases_caseevent e JOIN cases_case c ON c.id = e.case_id WHERE c.number LIKE "
+            "'SWEEP-%' AND e.action IN ('overdue', 'escalate', 'warn') AND e.note <> '' "
+            "AND e.notified_at IS NULL").fetchone()[0]
+        inbox = conn.execute(
+            "SELECT count(*), count(DISTINCT n.user_id) FROM notifications_notification n JOIN cases_caseevent e "
+            "ON e.id = n.event_id JOIN cases_case c ON c.id = e.case_id WHERE c.number LIKE 'SWEEP-%' "
+            "AND e.note <> ''").fetchone()
+        marked_empty = conn.execute(
+            "SELECT count(*) FROM cases_caseevent e JOIN cases_case c ON c.id = e.case_id WHERE c.number LIKE "
+            "'SWEEP-%' AND e.action IN ('overdue', 'escalate', 'warn') AND e.note <> '' AND e.notified_at IS NOT NULL "
+            "AND jsonb_array_length(coalesce(e.data->'to', '[]'::jsonb)) > 0 AND NOT EXISTS "
+            "(SELECT 1 FROM notifications_notification n WHERE n.event_id = e.id)").fetchone()[0]
+    return {"notifications_pending_at_end": pending, "inbox_rows": inbox[0], "inbox_people": inbox[1],
+            "notified_events_without_inbox_rows": marked_empty}
 
 
 # --------------------------------------------------------------------------- set-up, report, main
@@ -574,9 +601,11 @@ def render(result: dict) -> str:
             f"retry: {i['retry_policy']['backoff']}, {i['retry_policy']['max_attempts']} attempts, "
             f"{i['retry_policy']['timeout_s']} s per attempt.", "",
             "| | |", "| --- | --- |",
-            f"| faults injected | **{i['faults_injected']}**: {len(web)} gunicorn master SIGKILLs (orphaned workers "
-            f"killed after {result['args']['orphan_grace']} s; down {', '.join(str(f['down_s']) for f in web)} s), "
-            f"{len(db)} PostgreSQL crashes (down {', '.join(str(f['down_s']) for f in db)} s) |",
+            f"| faults injected | **{i['faults_injected']}**: {len(web)} gunicorn master SIGKILLs"
+            + (f" (orphaned workers killed after {result['args']['orphan_grace']} s; down "
+               f"{', '.join(str(f['down_s']) for f in web)} s)" if web else "")
+            + f", {len(db)} PostgreSQL crashes"
+            + (f" (down {', '.join(str(f['down_s']) for f in db)} s)" if db else "") + " |",
             f"| answers dropped by the client (it hangs up after sending, then retries) | "
             f"{i['answers_dropped_by_client']} |",
             f"| reports submitted (distinct keys) | {i['reports']} |",
@@ -611,6 +640,12 @@ def render(result: dict) -> str:
             + f" (worker restarts by the supervisor: {s['worker_restarts_by_supervisor']}) |",
             f"| events written by the sweepers | {s['events_written']} in {s['wall_s']} s |",
             f"| **lost** / **duplicated** / unexpected | **{s['lost']}** / **{s['duplicated']}** / {s['unexpected']} |",
+        ]
+        if "notifications_pending_at_end" in s:
+            lines.append(f"| notifications (outbox, for information): inbox rows written / events still waiting "
+                         f"when the workers stopped / events marked done without any inbox row | {s['inbox_rows']} / "
+                         f"{s['notifications_pending_at_end']} / {s['notified_events_without_inbox_rows']} |")
+        lines += [
             "",
         ]
     if result["errors"]:
@@ -654,14 +689,19 @@ def main(argv=None) -> int:
                         help="crash PostgreSQL once while the surviving worker sweeps")
     parser.add_argument("--pg-crash-at", type=float, default=0.6)
     parser.add_argument("--sweep-timeout", type=float, default=150, help="seconds the sweep may take in all")
+    parser.add_argument("--pg-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra PostgreSQL setting, e.g. synchronous_commit=off to see the test catch "
+                             "a loss (repeatable)")
     parser.add_argument("--skip", default="", help="parts to leave out: intake,sweeper")
     parser.add_argument("--no-write", action="store_true", help="leave docs/reliability.md alone")
     parser.add_argument("--keep-logs", action="store_true", help="keep the logs directory (its path is printed)")
     args = parser.parse_args(argv)
     skip = {p.strip() for p in args.skip.split(",") if p.strip()}
     started = time.monotonic()
+    # CI stops jobs with SIGTERM: unwind, so that the cluster, gunicorn and the workers are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        pg = PrivatePostgres()
+        pg = PrivatePostgres(options=args.pg_option)
         pg.start()
     except PostgresUnavailable as exc:
         log(f"faults: cannot make a private PostgreSQL cluster here: {exc}")

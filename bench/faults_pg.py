@@ -47,7 +47,8 @@ def find_bindir() -> Path:
 class PrivatePostgres:
     """initdb + start on a free port; ``crash()`` kills it with ``-m immediate`` and starts it again."""
 
-    def __init__(self, *, prefix: str = "gongzhi-faults-pg-"):
+    def __init__(self, *, prefix: str = "gongzhi-faults-pg-", options: list[str] | None = None):
+        self.extra_options = list(options or [])
         self.bindir = find_bindir()
         self.run_as = self._user()
         self.root = Path(tempfile.mkdtemp(prefix=prefix))
@@ -113,6 +114,7 @@ class PrivatePostgres:
             f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={self.root}",
             "-c fsync=on", "-c synchronous_commit=on", "-c full_page_writes=on", "-c max_connections=100",
             "-c shared_buffers=64MB", "-c log_min_messages=warning",
+            *(f"-c {option}" for option in self.extra_options),
         ])
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", options,
                   "-w", "-t", "60", "start")
