@@ -168,3 +168,74 @@ def test_offline_reports_wait_and_are_sent_once(page, world, directory, photo):
     page.wait_for_timeout(500)
     assert Case.objects.filter(title="离线时上报的井盖").count() == 1
     assert page.csp_errors == []
+
+
+@pytest.fixture
+def parking(directory):
+    """09005 店外经营 asks for a plate (required) and a period (a choice). Before Playwright starts."""
+    category = directory["street"]
+    category.extra_fields = [
+        {"name": "plate", "label": "车牌号", "label_en": "Plate number", "required": True, "max_length": 10},
+        {"name": "period", "label": "时段", "type": "choice", "choices": ["白天", "夜间"]},
+    ]
+    category.save()
+    return category
+
+
+def test_a_category_asks_for_its_extra_fields(parking, page, world):
+    from playwright.sync_api import expect
+
+    log_in(page, "resident")
+    assert page.locator('[name="extra.plate"]').count() == 0
+    page.fill("#id_title", "店门口车辆违停")
+    page.click("#locate-me")
+    expect(page.locator("#id_lon")).not_to_have_value("", timeout=5000)
+    page.fill("#id_category_q", "店外")
+    page.click('.suggest-item[data-code="09005"]')
+    # The category's fields appear, drawn by the server.
+    page.wait_for_selector('#extra-fields input[name="extra.plate"]')
+    assert page.inner_text('label[for="id_extra_plate"]').startswith("车牌号")
+    assert page.locator('select[name="extra.period"] option').count() == 3
+    # Without the required plate: the error shows next to the field, nothing is sent.
+    page.select_option('select[name="extra.period"]', "夜间")
+    page.click("#report-submit")
+    expect(page.locator("#err-extra-plate")).to_have_text("请填写车牌号")
+    assert page.get_attribute('[name="extra.plate"]', "aria-invalid") == "true"
+    assert not Case.objects.filter(title="店门口车辆违停").exists()
+    # The draft keeps the fields: after a reload they come back filled in.
+    page.fill('[name="extra.plate"]', "蒙C12345")
+    page.wait_for_timeout(400)
+    page.reload()
+    page.wait_for_selector('#extra-fields input[name="extra.plate"]')
+    expect(page.locator('[name="extra.plate"]')).to_have_value("蒙C12345", timeout=5000)
+    assert page.input_value('select[name="extra.period"]') == "夜间"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "gongzhi-report-extra-375.png"), full_page=True)
+    page.click("#report-submit")
+    page.wait_for_url("**/report/done/**")
+    case = Case.objects.get(number=page.inner_text("#case-number"))
+    assert case.category == parking and case.extra == {"plate": "蒙C12345", "period": "夜间"}
+    assert page.csp_errors == []
+
+
+def test_extra_fields_travel_in_the_offline_queue(parking, page, world):
+    from playwright.sync_api import expect
+
+    log_in(page, "resident")
+    assert page.evaluate(SW_CONTROLS) == page.base + "/report/"
+    page.fill("#id_title", "离线时上报的违停")
+    page.click("#locate-me")
+    expect(page.locator("#id_lon")).not_to_have_value("", timeout=5000)
+    page.fill("#id_category_q", "店外")
+    page.click('.suggest-item[data-code="09005"]')
+    page.fill('[name="extra.plate"]', "蒙C54321")
+    page.context.set_offline(True)
+    page.click("#report-submit")
+    page.wait_for_selector('#report-queue-list li[data-status="queued"]')
+    assert page.locator('[name="extra.plate"]').count() == 0  # the form is free for the next report
+    assert not Case.objects.filter(title="离线时上报的违停").exists()
+    page.context.set_offline(False)
+    page.wait_for_selector('#report-queue-list li[data-status="sent"]', timeout=10_000)
+    cases = wait_for_cases("离线时上报的违停", 1)
+    assert len(cases) == 1 and cases[0].extra == {"plate": "蒙C54321"}
+    assert page.csp_errors == []
