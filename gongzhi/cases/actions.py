@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from gongzhi.areas import queries as area_queries
 from gongzhi.areas.services import area_at
 
-from . import photos, queries, routing, services
+from . import photos, queries, routing, rules, services
 from .models import Case, CasePhoto
 from .views import active_categories, dispatch_departments, positive_int
 
@@ -217,6 +217,10 @@ def perform(request: HttpRequest, number: str, action: str) -> HttpResponse:
     case = queries.get_case(request.user, number)  # outsiders: the same 404 as a missing case
     detail = reverse("cases:detail", args=[case.number])
     try:
+        if not rules.allowed_by_role(request.user, action, case):
+            # before the form is read: who may act is checked first (pattern 1), as the service does
+            raise PermissionDenied(_("你无权对该案件执行“%(action)s”") % {
+                "action": services.ACTION_LABELS.get(action, action)})
         message = handler(request, case)
     except PermissionDenied as exc:
         return render(request, "cases/forbidden.html", {
