@@ -337,11 +337,32 @@ def sweep_event_count(db_url: str) -> int | None:
         return None  # PostgreSQL is restarting
 
 
+def wait_for_open_write(db_url: str, application_name: str, timeout: float) -> str | None:
+    """Wait (at most ``timeout`` s) until a backend of ``application_name`` is inside a transaction
+    that has written something and not committed (a claim in hand); return its last statement."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(db_url, autocommit=True, connect_timeout=5) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT query FROM pg_stat_activity WHERE application_name = %s AND backend_xid IS NOT NULL "
+                "AND state IN ('active', 'idle in transaction') AND query ILIKE %s LIMIT 1",
+                [application_name, "%cases_case%"]).fetchone()
+            if row:
+                return row[0]
+            time.sleep(0.001)
+    return None
+
+
 class Worker:
     """One ``gongzhi worker`` process (task worker + sweeper thread), its log in a file."""
 
     def __init__(self, name: str, env: dict, work: Path, sweep_seconds: float):
-        self.name, self.env, self.work, self.sweep_seconds = name, env, work, sweep_seconds
+        self.name, self.work, self.sweep_seconds = name, work, sweep_seconds
+        # Its own application_name, so that its backends can be told apart in pg_stat_activity.
+        self.application_name = f"gongzhi-faults-worker-{name}"
+        self.env = {**env, "DATABASE_URL": f"{env['DATABASE_URL']}?application_name={self.application_name}"}
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.exits: list[int] = []
@@ -423,13 +444,17 @@ def part_sweeper(args, env: dict, work: Path, pg: PrivatePostgres, db_url: str) 
             # Kill worker a in the middle of its work: once it has claimed something (or, should
             # worker b have taken everything so far, at half way anyway).
             if not killed and done >= expected * args.kill_at and (victim.claims() > 0 or done >= expected / 2):
-                claims_before = victim.claims()
+                caught = wait_for_open_write(db_url, victim.application_name, timeout=5)
                 victim.kill()
                 killed = True
+                claims_before = victim.claims()
                 faults.append({"kind": "worker_sigkill", "at_s": round(time.monotonic() - t0, 2),
-                               "events_done": done, "claims_by_killed_worker": claims_before})
+                               "events_done": done, "claims_by_killed_worker": claims_before,
+                               "inside_a_write_transaction": caught is not None, "last_statement": caught})
                 log(f"  {time.monotonic() - t0:5.1f} s  worker a SIGKILLed after {claims_before} claims "
-                    f"({done}/{expected} events written)")
+                    f"({done}/{expected} events written), "
+                    + (f"inside a transaction that had written (last statement: {caught[:60]}…)" if caught
+                       else "not caught inside a write transaction"))
             if (killed and args.sweep_pg_crash and not crashed and done >= expected * args.pg_crash_at):
                 crashed = True
                 at = round(time.monotonic() - t0, 2)
@@ -634,7 +659,9 @@ def render(result: dict) -> str:
             f"| cases | {s['cases']}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["groups"].items()) + " |",
             f"| events owed | {s['expected_events']} |",
             f"| faults injected | **{s['faults_injected']}**: worker a SIGKILLed at {kill.get('at_s')} s after "
-            f"{kill.get('claims_by_killed_worker')} claims ({kill.get('events_done')} events written)"
+            f"{kill.get('claims_by_killed_worker')} claims ({kill.get('events_done')} events written), "
+            + ("inside a claim's transaction that had written and not committed"
+               if kill.get("inside_a_write_transaction") else "between transactions")
             + (f"; PostgreSQL crashed at {crash['at_s']} s (down {crash['down_s']} s)" if crash else "") + " |",
             "| claims committed per worker | " + ", ".join(f"{k} {v}" for k, v in s["claims_by_worker"].items())
             + f" (worker restarts by the supervisor: {s['worker_restarts_by_supervisor']}) |",
