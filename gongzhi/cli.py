@@ -7,6 +7,9 @@
     gongzhi createadmin                                    create an administrator
     gongzhi import-areas FILE [--commit]                   GeoJSON or xlsx; dry run unless --commit
     gongzhi export-areas FILE [--under CODE]               GeoJSON or xlsx by the file's extension
+    gongzhi backup [FILE] [--no-media]                     database + media in one archive (docs/operations.md)
+    gongzhi restore FILE [--commit] [--force]              dry run unless --commit; verifies every table
+    gongzhi audit_verify | audit_purge | audit_export      the audit log's hash chain, retention, export
     gongzhi <any Django management command>                e.g. gongzhi check --deploy
 """
 
