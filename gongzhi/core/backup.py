@@ -498,12 +498,15 @@ def _check_files(tar: tarfile.TarFile, manifest: dict) -> None:
 
 def restore(path: str | os.PathLike, *, alias: str = "default", storage: Storage | None = None,
             commit: bool = False, force: bool = False, migrate_forward: bool = True,
-            say: Say = _quiet) -> RestoreResult:
-    """Restore an archive into database ``alias`` and ``storage``; a dry run (checks only) unless ``commit``."""
+            say: Say = _quiet, plan: RestorePlan | None = None) -> RestoreResult:
+    """Restore an archive into database ``alias`` and ``storage``; a dry run (checks only) unless ``commit``.
+
+    ``plan``: the result of ``plan_restore`` on the same archive and target, to skip checking again.
+    """
     started = time.monotonic()
     storage = storage if storage is not None else storages["default"]
     with open_archive(path) as tar:
-        plan = plan_restore(tar, alias=alias, storage=storage)
+        plan = plan or plan_restore(tar, alias=alias, storage=storage)
         if (plan.target_holds_data or plan.media_conflicts) and not force:
             raise BackupError(_("目标数据库或媒体目录已有数据（账号、审计记录或不同的同名文件）。"
                                 "恢复会覆盖它们；确认后加 --force。"))

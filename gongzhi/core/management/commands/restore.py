@@ -48,7 +48,7 @@ class Command(BaseCommand):
             return
         try:
             result = backup.restore(file, alias=database, commit=True, force=force,
-                                    migrate_forward=not no_migrate, say=say)
+                                    migrate_forward=not no_migrate, say=say, plan=plan)
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         rows = [[t.table, str(t.expected_rows), str(t.rows), t.checksum[:12] if t.checksum else "-",
