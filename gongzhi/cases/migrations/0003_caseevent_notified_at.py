@@ -6,7 +6,8 @@ from django.db import migrations, models
 
 def mark_existing_notified(apps, schema_editor):
     """Events written before the outbox existed were fanned out when they happened."""
-    apps.get_model("cases", "CaseEvent").objects.filter(notified_at__isnull=True).update(notified_at=models.F("at"))
+    events = apps.get_model("cases", "CaseEvent").objects.using(schema_editor.connection.alias)
+    events.filter(notified_at__isnull=True).update(notified_at=models.F("at"))
 
 
 class Migration(migrations.Migration):

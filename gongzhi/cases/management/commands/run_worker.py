@@ -31,7 +31,8 @@ STOP_GRACE_SECONDS = 30
 
 
 def periodic_jobs(stop: threading.Event) -> list:
-    """What the sweeper thread runs on each pass: deadlines, then webhook retries."""
+    """What the sweeper thread runs on each pass: deadlines, webhook retries, the audit chain."""
+    from gongzhi.core import audit
     from gongzhi.notifications.services import deliver_due_webhooks
 
     def deadlines():
@@ -41,7 +42,16 @@ def periodic_jobs(stop: threading.Event) -> list:
         attempts = deliver_due_webhooks()
         return f"webhook attempts={attempts}" if attempts else None
 
-    return [deadlines, webhooks]
+    def audit_chain():
+        # Seal new audit rows into the hash chain, then purge rows past AUDIT_RETENTION_DAYS.
+        try:
+            sealed, purge = audit.run_periodic()
+        except audit.ChainHeadMissing:
+            logger.error("audit: the chain head is missing; run `gongzhi audit_verify --repair-head` after checking")
+            return None
+        return f"audit: sealed {sealed}, purged {purge.rows}" if sealed or purge.rows else None
+
+    return [deadlines, webhooks, audit_chain]
 
 
 def outbox_job():
