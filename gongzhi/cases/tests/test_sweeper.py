@@ -314,3 +314,15 @@ def test_two_sweepers_racing_make_exactly_one_escalation(world, directory, chain
     for case in cases:
         assert case.events.filter(action="overdue").count() == 1
         assert Case.objects.get(pk=case.pk).escalation_level == 1
+
+
+def test_the_worker_pass_seals_the_audit_chain(world):
+    from gongzhi.cases.management.commands import run_worker
+    from gongzhi.core.models import AuditLog
+
+    assert AuditLog.objects.filter(seq__isnull=True).exists()  # building the world wrote audit rows
+    jobs = {job.__name__: job for job in run_worker.periodic_jobs(threading.Event())}
+    assert set(jobs) == {"deadlines", "webhooks", "audit_chain"}
+    assert jobs["audit_chain"]().startswith("audit: sealed")
+    assert not AuditLog.objects.filter(seq__isnull=True).exists()
+    assert jobs["audit_chain"]() is None  # nothing new
