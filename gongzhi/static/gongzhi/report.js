@@ -508,6 +508,7 @@
     Object.keys(pendingExtra || {}).forEach(function (name) { carried[name] = pendingExtra[name]; });
     pendingExtra = carried;
     if (!code) {
+      if (requestedCategory && htmxReady && window.htmx) window.htmx.trigger(box, "htmx:abort");
       requestedCategory = null;
       box.textContent = "";
       var root = el("div", "extra-fields");
@@ -544,6 +545,8 @@
   function onExtraSwapped(event) {
     if (event.target !== extraBox()) return;
     requestedCategory = null;
+    // An answer that arrived after the category was changed again: draw the current one instead.
+    if (shownCategory() !== form.elements.category.value) { loadExtraFields(form.elements.category.value); return; }
     applyPendingExtra();
     saveDraftSoon();
   }
