@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from gongzhi.cases.models import CaseEvent
@@ -25,22 +25,33 @@ logger = logging.getLogger(__name__)
 BATCH = 200
 
 
-def _fan_out_each(event_ids: list[int]) -> None:
+def _fan_out_each(event_ids: list[int]) -> list[int]:
+    """Fan out each event in its own savepoint; returns the ids to mark as done.
+
+    A database error (a lock or statement timeout, a deadlock, the server going away) leaves the
+    event unmarked, so the next pass tries again; any other error (a bug, a broken template) is
+    logged and the event marked, so that one bad event cannot block the outbox for everyone.
+    """
     from .services import notify_case_event
 
+    done = []
     for pk in event_ids:
         try:
             with transaction.atomic():
                 notify_case_event(pk)
+        except DatabaseError:
+            logger.exception("notifications for case event %s failed; retried on the next pass", pk)
+            continue
         except Exception:
-            # Marked anyway below: one broken event must not block the outbox for everyone.
             logger.exception("notifications for case event %s failed", pk)
+        done.append(pk)
+    return done
 
 
 def notify_events(event_ids: list[int]) -> None:
     """Fan out these committed events now, in this process (``NOTIFY_INLINE``)."""
-    _fan_out_each(event_ids)
-    CaseEvent.objects.filter(pk__in=event_ids, notified_at__isnull=True).update(notified_at=timezone.now())
+    done = _fan_out_each(event_ids)
+    CaseEvent.objects.filter(pk__in=done, notified_at__isnull=True).update(notified_at=timezone.now())
 
 
 def drain(*, batch: int = BATCH) -> int:
@@ -52,10 +63,10 @@ def drain(*, batch: int = BATCH) -> int:
                        .order_by("pk").values_list("pk", flat=True)[:batch])
             if not ids:
                 return done
-            _fan_out_each(ids)
-            CaseEvent.objects.filter(pk__in=ids).update(notified_at=timezone.now())
-        done += len(ids)
-        if len(ids) < batch:
+            marked = _fan_out_each(ids)
+            CaseEvent.objects.filter(pk__in=marked).update(notified_at=timezone.now())
+        done += len(marked)
+        if len(ids) < batch or len(marked) < len(ids):  # a short batch, or events to retry next pass
             return done
 
 

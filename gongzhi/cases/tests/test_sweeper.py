@@ -326,3 +326,24 @@ def test_the_worker_pass_seals_the_audit_chain(world):
     assert jobs["audit_chain"]().startswith("audit: sealed")
     assert not AuditLog.objects.filter(seq__isnull=True).exists()
     assert jobs["audit_chain"]() is None  # nothing new
+
+
+def test_run_worker_starts_the_task_worker_again_when_the_database_goes_away(monkeypatch):
+    from django.db import OperationalError
+
+    from gongzhi.cases.management.commands import run_worker
+
+    calls = []
+
+    def flaky_db_worker(name, *args, **kwargs):
+        calls.append(name)
+        if len(calls) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(run_worker, "periodic_jobs", lambda stop: [])
+    monkeypatch.setattr(run_worker, "outbox_job", lambda: None)
+    monkeypatch.setattr(run_worker, "call_command", flaky_db_worker)
+    monkeypatch.setattr(run_worker, "is_database_backend", lambda alias: True)
+    monkeypatch.setattr(run_worker, "RETRY_FIRST_SECONDS", 0.01)
+    call_command("run_worker", "--no-reload")
+    assert calls == ["db_worker"] * 3

@@ -54,3 +54,22 @@ def test_inline_mode_marks_events_as_notified(world, directory, django_capture_o
         case, _created = intake.report_case(intake.Report(title="路边垃圾堆", category=directory["garbage"],
                                                           lon=100.05, lat=30.05), reporter=world.resident)
     assert case.events.get().notified_at is not None and outbox.pending() == 0
+
+
+def test_a_database_error_leaves_the_event_for_the_next_pass(world, directory, settings, monkeypatch):
+    from django.db import OperationalError
+
+    from gongzhi.notifications import services
+
+    settings.NOTIFY_INLINE = False
+    intake.report_case(intake.Report(title="一", category=directory["garbage"], lon=100.05, lat=30.05),
+                       reporter=world.resident)
+    real = services.notify_case_event
+
+    def timeout(event_id):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(services, "notify_case_event", timeout)
+    assert outbox.drain() == 0 and outbox.pending() == 1
+    monkeypatch.setattr(services, "notify_case_event", real)
+    assert outbox.drain() == 1 and Notification.objects.count() == 1

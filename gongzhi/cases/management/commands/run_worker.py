@@ -20,6 +20,7 @@ from argparse import BooleanOptionalAction
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import InterfaceError, OperationalError, connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
 from gongzhi.cases import sweeper
@@ -28,6 +29,9 @@ logger = logging.getLogger("gongzhi.worker")
 
 #: How long to wait for the sweeper thread to finish its claim in hand at shutdown.
 STOP_GRACE_SECONDS = 30
+#: When the database goes away under the task worker: the first wait before starting it again, doubled
+#: after each failure up to the second.
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
 
 
 def periodic_jobs(stop: threading.Event) -> list:
@@ -127,13 +131,39 @@ class Command(BaseCommand):
         if not options["no_sweeper"] and not supervisor_only:
             threads = start_sweeper(stop, interval)
         try:
-            call_command("db_worker", *self.worker_args(options, reload), verbosity=options["verbosity"])
+            self.run_task_worker(options, reload, stop)
         finally:
             stop.set()
             for thread in threads:
                 thread.join(STOP_GRACE_SECONDS)
                 if thread.is_alive():
                     logger.warning("%s thread still busy after %s s; exiting anyway", thread.name, STOP_GRACE_SECONDS)
+
+    def run_task_worker(self, options: dict, reload: bool, stop: threading.Event) -> None:
+        """db_worker, started again when the database goes away under it (a PostgreSQL restart):
+        db_worker re-raises the connection error, and without this the sweeper and the outbox
+        would stop with it. SIGTERM or SIGINT while waiting to retry stops the worker."""
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                call_command("db_worker", *self.worker_args(options, reload), verbosity=options["verbosity"])
+                return
+            except (OperationalError, InterfaceError) as exc:
+                connections.close_all()
+                if stop.is_set():
+                    return
+
+                def on_signal(signum, frame) -> None:
+                    logger.warning("received %s: stopping", signal.strsignal(signum))
+                    stop.set()
+
+                signal.signal(signal.SIGTERM, on_signal)
+                signal.signal(signal.SIGINT, on_signal)
+                logger.warning("the database is unavailable (%s); the task worker starts again in %.0f s",
+                               str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, delay)
+                if stop.wait(delay):
+                    return
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     @staticmethod
     def worker_args(options: dict, reload: bool) -> list[str]:
