@@ -29,6 +29,8 @@ class CategoryOut(Schema):
     name: str
     kind: str
     major_name: str
+    extra_fields: list[dict[str, Any]] = Field(default_factory=list,
+                                               description="上报时需填写的附加字段 (docs/cases.md)")
 
 
 class DepartmentRef(Schema):
@@ -62,6 +64,7 @@ class CaseOut(Schema):
     rework_count: int
     return_count: int
     rating: str
+    extra: dict[str, Any] = Field(default_factory=dict, description="附加字段的值，及来源系统的信息")
     master_number: str | None = None
 
     @staticmethod
