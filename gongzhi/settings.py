@@ -299,6 +299,12 @@ REQUEST_MAX_BODY_BYTES = envint("REQUEST_MAX_BODY_BYTES", CASE_PHOTO_MAX_COUNT *
 FILE_UPLOAD_PERMISSIONS = 0o640  # stored photos: personal data, not world-readable
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
+# Audit log (docs/security.md#audit): rows older than AUDIT_RETENTION_DAYS are purged by the worker
+# (at least 184 days: six calendar months, the 等保 minimum); the hash chain is keyed with
+# AUDIT_CHAIN_KEY (default: derived from SECRET_KEY; set it explicitly and keep it when rotating keys).
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 365)
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")
+
 # Areas: how far (metres) a child's polygon may stick out of its parent's.
 AREA_CONTAINMENT_TOLERANCE_M = float(env("AREA_CONTAINMENT_TOLERANCE_M", "30"))
 
