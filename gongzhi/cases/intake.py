@@ -119,6 +119,7 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
             events = [services.new_event(case, reporter, "report", at=now,
                                          note=report.description[:500] if report.description else "")]
             if department is not None:
+                events[0].notified_at = now  # told by the auto-dispatch event: nothing waits on a dispatcher
                 events += _auto_dispatch(case, department, now)
             case.save(force_insert=True)
             services.save_events(events)
@@ -146,11 +147,16 @@ def _auto_dispatch_to(case: Case, reporter):
 def _auto_dispatch(case: Case, department, now) -> list:
     """File and dispatch a new case before its INSERT: the fields ``file_case`` and ``dispatch_case``
     set and the timeline rows they write, with the system as actor. Nobody else can see the row
-    before the transaction commits, so there is nothing to lock and no state to re-check."""
+    before the transaction commits, so there is nothing to lock and no state to re-check.
+
+    Only the dispatch event is fanned out (kind ``auto_dispatch``: the department, the command
+    center's webhooks); the report and file events are written as already notified, so no
+    dispatcher is asked to triage a case that is dispatched already."""
     events = []
     case.status, case.filed_at = Status.FILED, now  # no dispatch clock: dispatch starts the handling one now
     events.append(services.new_event(case, None, "file", from_status=Status.REPORTED, at=now,
                                      note=_("网格员上报，自动立案")))
+    events[-1].notified_at = now
     services.apply_dispatch(case, department, now)
     events.append(services.new_event(case, None, "dispatch", from_status=Status.FILED, at=now,
                                      note=_("按派遣规则自动派遣"),

@@ -65,7 +65,7 @@ def save_events(events: list[CaseEvent]) -> list[CaseEvent]:
         events[0].save(force_insert=True)
     else:
         CaseEvent.objects.bulk_create(events)
-    notify.events_saved([event.pk for event in events])
+    notify.events_saved([event.pk for event in events if event.notified_at is None])
     return events
 
 

@@ -100,7 +100,8 @@ def test_an_auto_dispatch_reaches_the_department(world, directory, committed):
     with committed():
         report(world, directory, user=world.worker, source=Source.PATROL)
     assert kinds(world.handler) == ["auto_dispatch"]
-    assert kinds(world.dispatcher) == ["report"] and kinds(world.worker) == []
+    # Nothing waits on the command center: its queue shows the case, its inbox stays for triage work.
+    assert kinds(world.dispatcher) == [] and kinds(world.worker) == []
 
 
 def test_deadline_events_reach_heads_staff_and_the_escalation_targets(world, directory, chain, committed):
