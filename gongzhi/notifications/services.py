@@ -35,6 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.cases.models import Case, CaseEvent
+from gongzhi.core import refcache
 
 from . import recipients
 from .models import Notification, WebhookDelivery, WebhookEndpoint
@@ -150,13 +151,19 @@ class FanOut:
     emails_wanted: bool = False
 
 
+def active_endpoints() -> list[WebhookEndpoint]:
+    """The active webhook endpoints (cached per process: read for every event; see core.refcache)."""
+    return refcache.get("webhook-endpoints", lambda: list(WebhookEndpoint.objects.filter(is_active=True)))
+
+
 def fan_out(event_id: int) -> FanOut:
     """Write the inbox rows and pending webhook deliveries for one committed case event.
 
     Idempotent: running it twice for an event writes nothing the second time.
     """
-    event = CaseEvent.objects.select_related("case", "case__category", "case__area", "case__department",
-                                             "department").filter(pk=event_id).first()
+    event = (CaseEvent.objects.select_related("case", "case__category", "case__area", "case__department",
+                                              "department").defer("case__area__geometry")
+             .filter(pk=event_id).first())
     if event is None:
         return FanOut()
     case = event.case
@@ -174,7 +181,7 @@ def fan_out(event_id: int) -> FanOut:
             Notification.objects.bulk_create(new, ignore_conflicts=True)
             result.notifications = len(new)
             result.emails_wanted = bool(new) and email_enabled()
-        endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True)
+        endpoints = [e for e in active_endpoints()
                      if e.wants(kind) or e.wants(event.action)]
         if endpoints:
             payload = event_payload(event, case, kind, user_ids, title=title, body=body, url=url)
