@@ -330,7 +330,7 @@ def part_queue(args, config: dict, env: dict, work: Path, readers: dict) -> tupl
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db-name", default="gongzhi_bench_cases", help="database created and dropped by this run")
-    parser.add_argument("--configs", default="sync:4,sync:8,gthread:4x4",
+    parser.add_argument("--configs", default="sync:2,sync:4,gthread:2x4",
                         help="gunicorn configurations for the intake run, e.g. sync:4,gthread:2x8")
     parser.add_argument("--wsgi", default="gongzhi.wsgi:application",
                         help="the WSGI app gunicorn serves (to measure a proposed change without making it)")
