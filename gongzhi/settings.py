@@ -268,6 +268,10 @@ CASE_PHOTO_MAX_BYTES = envint("CASE_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 CASE_PHOTO_MAX_COUNT = envint("CASE_PHOTO_MAX_COUNT", 9)
 CASE_ESCALATION_STEP_HOURS = float(env("CASE_ESCALATION_STEP_HOURS", "4"))  # working hours between 督办 levels
 CASE_SWEEP_SECONDS = envint("CASE_SWEEP_SECONDS", 30)
+# Duplicates (cases/duplicates.py): open cases this close in space and time are compared by their words.
+CASE_DUPLICATE_RADIUS_M = envint("CASE_DUPLICATE_RADIUS_M", 200)
+CASE_DUPLICATE_WINDOW_DAYS = envint("CASE_DUPLICATE_WINDOW_DAYS", 7)
+CASE_DUPLICATE_MIN_SCORE = float(env("CASE_DUPLICATE_MIN_SCORE", "0.2"))
 
 # Notifications: the in-app inbox always; email when NOTIFY_EMAIL is on; webhooks set up in admin.
 NOTIFY_EMAIL = envbool("NOTIFY_EMAIL")

@@ -238,6 +238,44 @@ def report_case_with_photos(request, payload: Form[ReportIn], photos: list[Uploa
     return _report(request, payload, photos)
 
 
+class NearbyOut(Schema):
+    """An open case near a point, as anybody may see it: no reporter, no description."""
+
+    number: str
+    title: str
+    category: str
+    status: str
+    status_label: str
+    distance_m: int
+    created_at: datetime.datetime
+    hours_apart: float
+    score: float
+    shared_words: list[str]
+    photos: list[int] = Field(default_factory=list, description="公开缩略图：/report/nearby/photo/{number}/{id}")
+    following: bool = False
+    mine: bool = False
+
+
+class NearbyIn(Schema):
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    title: str = Field("", max_length=100)
+    description: str = Field("", max_length=5000)
+    category_code: str | None = Field(None, max_length=16)
+
+
+@router.get("/nearby", response=list[NearbyOut])
+def nearby(request, filters: Query[NearbyIn]):
+    """Open cases near a point that look like the report being written (the report page's "similar
+    open cases nearby"): follow one (`POST /cases/{number}/follow` with the same point) instead of
+    reporting it again. Public fields only; see docs/cases.md, "Duplicates and following"."""
+    from . import duplicates
+
+    fields = {"title": filters.title, "description": filters.description, "lon": filters.lon, "lat": filters.lat,
+              "category": _active_category(filters.category_code)}
+    return duplicates.nearby_for(request.user, fields)
+
+
 @router.get("/{number}", response=CaseDetailOut)
 def get_case(request, number: str):
     return _detail(request, queries.get_case(request.user, number))
@@ -406,3 +444,84 @@ def locate(request, number: str, payload: LocateIn):
 def urgent(request, number: str, payload: UrgentIn):
     """Mark or unmark urgent (time limits switch to natural hours)."""
     return _act(request, number, services.set_urgent, urgent=payload.urgent, note=payload.note)
+
+
+# --------------------------------------------------------------------------- duplicates and following
+
+
+class DuplicateOut(Schema):
+    """A likely duplicate of the case, with the evidence (docs/cases.md, "Duplicates and following")."""
+
+    number: str
+    title: str
+    status: str
+    status_label: str
+    category: str
+    score: float
+    text_score: float
+    distance_m: float
+    hours_apart: float
+    earlier: bool = Field(..., description="reported before the case")
+    created_at: datetime.datetime
+    shared_words: list[str]
+    category_relation: Literal["same", "major", "uncategorised"]
+    photo_ids: list[int]
+
+
+class FollowIn(Schema):
+    lon: float | None = Field(None, ge=-180, le=180, description="where the follower is: needed for a case "
+                                                                 "they do not see otherwise")
+    lat: float | None = Field(None, ge=-90, le=90)
+
+
+class FollowOut(Schema):
+    number: str
+    following: bool
+    followers: int
+
+
+@router.get("/{number}/duplicates", response={200: list[DuplicateOut], **errors(403)})
+def list_duplicates(request, number: str, limit: int = Query(5, ge=1, le=20)):
+    """Likely duplicates among the open cases the caller sees, best first (command center: who may
+    merge this case)."""
+    from django.core.exceptions import PermissionDenied
+
+    from . import duplicates
+
+    case = queries.get_case(request.user, number)
+    if not rules.allowed_by_role(request.user, "merge", case):
+        raise PermissionDenied
+    return [{"number": c.case.number, "title": c.case.title, "status": c.case.status,
+             "status_label": str(c.case.get_status_display()),
+             "category": str(c.case.category) if c.case.category else "", "score": c.score,
+             "text_score": c.text_score, "distance_m": c.distance_m, "hours_apart": round(c.hours_apart, 2),
+             "earlier": c.earlier, "created_at": c.case.created_at, "shared_words": c.shared_words,
+             "category_relation": c.category_relation, "photo_ids": [p.pk for p in c.photos]}
+            for c in duplicates.find_duplicates(case, user=request.user, limit=limit)]
+
+
+def _follow_out(case: Case, user) -> dict:
+    from .models import CaseFollower
+
+    return {"number": case.number, "following": CaseFollower.objects.filter(case=case, user=user).exists(),
+            "followers": CaseFollower.objects.filter(case=case).count()}
+
+
+@router.post("/{number}/follow", response={200: FollowOut, **errors(409)})
+def follow(request, number: str, payload: FollowIn):
+    """关注: be told of the case's progress and see it. For a case the caller does not see otherwise,
+    give the point they report from (`lon`, `lat`): an open case within the duplicate radius of it
+    may be followed (what `GET /cases/nearby` showed); anything else is 404."""
+    from . import duplicates
+
+    case = duplicates.followable(request.user, number, payload.lon, payload.lat)
+    services.follow_case(case, user=request.user, via="api")
+    return _follow_out(case, request.user)
+
+
+@router.delete("/{number}/follow", response=FollowOut)
+def unfollow(request, number: str):
+    """取消关注 (idempotent)."""
+    case = queries.get_case(request.user, number)
+    services.unfollow_case(case, user=request.user)
+    return _follow_out(case, request.user)

@@ -123,6 +123,9 @@ class CaseQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         q = Q(reporter=user)
+        followed = followed_case_ids(user)
+        if followed:
+            q |= Q(pk__in=followed)  # cases the user follows (CaseFollower): a list, not a join
         for path in scope.paths:
             q |= Q(area_path__startswith=path)
         if scope.department_ids:
@@ -130,6 +133,16 @@ class CaseQuerySet(models.QuerySet):
         if scope.sees_unlocated:
             q |= Q(area__isnull=True)
         return self.filter(q)
+
+
+def followed_case_ids(user) -> list[int]:
+    """Ids of the cases ``user`` follows, read once per user object (i.e. once per request), like
+    ``jurisdiction``; ``follow_case``/``unfollow_case`` drop the cached list."""
+    cached = getattr(user, "_gongzhi_followed", None)
+    if cached is None:
+        cached = list(CaseFollower.objects.filter(user=user).values_list("case_id", flat=True))
+        user._gongzhi_followed = cached
+    return cached
 
 
 class Case(models.Model):
@@ -204,6 +217,8 @@ class Case(models.Model):
             models.Index(fields=["warn_at"], name="case_open_warn", condition=Q(warned=False, status__in=OPEN_STATES)),
             models.Index(fields=["next_escalation_at"], name="case_open_escalation",
                          condition=Q(status__in=OPEN_STATES)),
+            # duplicates.find_duplicates: open cases inside a lon/lat box around a point
+            models.Index(fields=["lat", "lon"], name="case_open_latlon", condition=Q(status__in=OPEN_STATES)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["reporter", "idempotency_key"], name="case_idempotency",
@@ -320,3 +335,24 @@ class CaseSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}: {self.last}"
+
+
+class CaseFollower(models.Model):
+    """A person who follows a case they did not report (关注): a resident who found it open near them
+    instead of reporting it again, or the reporter of a duplicate merged into it. Followers see the
+    case (``Case.objects.visible_to``) and are told of its progress (notifications.recipients)."""
+
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("关注人"), on_delete=models.CASCADE,
+                             related_name="followed_cases")
+    created_at = models.DateTimeField(_("关注时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("案件关注")
+        verbose_name_plural = _("案件关注")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="case_follower_unique")]
+        indexes = [models.Index(fields=["user", "case"], name="case_follower_user")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ← {self.user_id}"

@@ -153,6 +153,7 @@ def _strings() -> dict:
         "queueSending": _("发送中…"),
         "savedAt": _("保存于"),
         "notNumber": _("请填写数字"),
+        "followFailed": _("未能关注，请稍后再试"),
         "extraOffline": _("离线时无法载入该分类的补充信息，可以先提交；联网后如缺少必填项会提示补充"),
     }
 
@@ -330,3 +331,79 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response["Service-Worker-Allowed"] = "/report/"
     response["Cache-Control"] = "no-cache"
     return response
+
+
+# --- similar open cases nearby: follow instead of reporting again ------------------------------
+
+def _point(data) -> tuple[float | None, float | None]:
+    from .duplicates import _finite
+
+    lon, lat = _finite((data.get("lon") or "")[:40]), _finite((data.get("lat") or "")[:40])
+    if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None, None
+    return lon, lat
+
+
+@login_required_page_or_json
+@require_GET
+def nearby(request: HttpRequest):
+    """Open cases near the pin that look like what is being written (an htmx-style fragment for
+    report.js; JSON for anything else). Public fields only (duplicates.public_view)."""
+    from . import duplicates
+
+    get = request.GET
+    lon, lat = _point(get)
+    code = (get.get("category") or "")[:16].strip()
+    fields = {"title": (get.get("title") or "")[:100], "description": (get.get("description") or "")[:5000],
+              "category": active_categories().filter(code=code).first() if code else None, "lon": lon, "lat": lat}
+    rows = duplicates.nearby_for(request.user, fields) if lon is not None else []
+    if request.headers.get("HX-Request"):
+        return render(request, "cases/_report_nearby.html", {"rows": rows, "lon": lon, "lat": lat})
+    for row in rows:
+        row["created_at"] = row["created_at"].isoformat()
+    return JsonResponse({"results": rows})
+
+
+@login_required_page_or_json
+@require_http_methods(["POST"])
+def follow(request: HttpRequest):
+    """关注此案件 from the nearby list: the case must be open and near the pin (or one the user sees).
+    Then to "my cases", where it is listed."""
+    from django.contrib import messages
+
+    from . import duplicates, services
+
+    number = (request.POST.get("number") or "").strip()[:32]
+    lon, lat = _point(request.POST)
+    try:
+        case = duplicates.followable(request.user, number, lon, lat)
+        services.follow_case(case, user=request.user, via="report")
+    except Http404:
+        message = _("找不到该案件，或它已不在附近")
+    except ValidationError as exc:
+        message = " ".join(str(m) for m in exc.messages)
+    else:
+        messages.success(request, _("已关注案件 %(number)s，办理进展会通知你") % {"number": case.number})
+        if wants_json(request):
+            return JsonResponse({"number": case.number, "following": True, "url": reverse("cases:mine")})
+        return redirect("cases:mine")
+    if wants_json(request):
+        return json_error("invalid", message, 400)
+    messages.error(request, message)
+    return redirect("report:report")
+
+
+@login_required_page_or_json
+@require_GET
+def nearby_photo(request: HttpRequest, number: str, photo_id: str):
+    """The thumbnail of a report photo of an open case, as the nearby list shows it (no EXIF)."""
+    from . import duplicates, photos
+
+    try:
+        pk = int(photo_id)
+    except ValueError:
+        raise Http404 from None
+    photo = duplicates.public_photo(number, pk) if 0 < pk < 2**63 else None
+    if photo is None:
+        raise Http404
+    return photos.photo_response(photo.thumbnail)

@@ -21,7 +21,7 @@ from gongzhi.core.errors import Conflict
 
 from . import deadlines, notify, rules
 from .choices import STEP_OF_STATE, TRANSITIONS, LimitUnit, LocateStatus, Rating, Status
-from .models import Case, CaseEvent, Extension
+from .models import Case, CaseEvent, CaseFollower, Extension
 
 
 class TransitionError(Conflict):
@@ -166,6 +166,7 @@ def merge_case(case: Case, *, actor, master: Case, note: str = "") -> Case:
     def change(c: Case) -> None:
         c.status, c.master, c.closed_at = Status.MERGED, master, timezone.now()
         deadlines.stop(c)
+        _carry_followers(c, master, actor)  # the duplicate's reporter and followers follow the master
     return _transition(case, actor, "merge", change, note=note, data={"master": master.number})[0]
 
 
@@ -307,3 +308,76 @@ def rate_case(case: Case, *, actor, rating: str, comment: str = "", reopen: bool
             start_clock(c, timezone.now())
     return _transition(case, actor, "rate", change, note=comment,
                        data={"rating": rating, "reopen": bool(reopen)})[0]
+
+
+# --------------------------------------------------------------------------- following (关注)
+
+#: Follows one account may hold (merges add theirs regardless): a guard against scripted abuse.
+MAX_FOLLOWS = 500
+
+
+def _forget_followed(user) -> None:
+    if user is not None and hasattr(user, "_gongzhi_followed"):
+        del user._gongzhi_followed  # models.followed_case_ids reads it again
+
+
+def _carry_followers(duplicate: Case, master: Case, actor) -> None:
+    """Inside merge_case's transaction: the duplicate's reporter and its followers now follow the
+    master (told of its progress, see it), except the master's own reporter."""
+    from gongzhi.core import audit
+
+    users = set(CaseFollower.objects.filter(case=duplicate).values_list("user_id", flat=True))
+    if duplicate.reporter_id:
+        users.add(duplicate.reporter_id)
+    users.discard(master.reporter_id)
+    users.discard(None)
+    existing = set(CaseFollower.objects.filter(case=master, user_id__in=users).values_list("user_id", flat=True))
+    new = sorted(users - existing)
+    if not new:
+        return
+    CaseFollower.objects.bulk_create([CaseFollower(case=master, user_id=u) for u in new], ignore_conflicts=True)
+    audit.record(actor, "case.follow", master, after={"users": new, "via": "merge", "from": duplicate.number},
+                 note=_("合并后关注主案件"))
+
+
+def follow_case(case: Case, *, user, via: str = "") -> CaseFollower:
+    """关注: ``user`` follows ``case`` — sees it and is told of its progress. Idempotent.
+
+    Who may: anybody signed in, for a case they were shown — the caller decides that (the report
+    page's nearby search, the API's ``follow`` with a point near the case, or a case they already
+    see). Here: the case must still be open (not ended or merged), and the reporter doesn't follow
+    their own case (they are told anyway). An audit row is written; the timeline is not (nobody
+    else needs to know who follows); the case page shows how many do.
+    """
+    from gongzhi.core import audit
+
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("请先登录"))
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        existing = CaseFollower.objects.filter(case=locked, user=user).first()
+        if existing is not None:
+            return existing
+        if locked.reporter_id == user.pk:
+            raise ValidationError({"case": [_("这是你上报的案件，办理进展会通知你")]})
+        if not locked.is_open:
+            raise TransitionError(_("案件 %(number)s 已“%(status)s”，不能再关注") % {
+                "number": locked.number, "status": locked.get_status_display()})
+        if CaseFollower.objects.filter(user=user).count() >= MAX_FOLLOWS:
+            raise ValidationError({"case": [_("关注的案件已达上限（%(n)s 件），请先取消一些关注") % {"n": MAX_FOLLOWS}]})
+        follower = CaseFollower.objects.create(case=locked, user=user)
+        audit.record(user, "case.follow", locked, after={"user": user.pk, "via": via[:20]})
+    _forget_followed(user)
+    return follower
+
+
+def unfollow_case(case: Case, *, user) -> bool:
+    """取消关注. True when a follow was removed (False: there was none). Audited."""
+    from gongzhi.core import audit
+
+    with transaction.atomic():
+        deleted, _rows = CaseFollower.objects.filter(case=case, user=user).delete()
+        if deleted:
+            audit.record(user, "case.unfollow", case, before={"user": user.pk})
+    _forget_followed(user)
+    return bool(deleted)

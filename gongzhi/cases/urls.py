@@ -17,5 +17,6 @@ urlpatterns = [
     path("<str:number>/", views.detail, name="detail"),
     re_path(r"^(?P<number>[^/]{1,32})/photos/(?P<photo_id>[0-9]{1,18})/(?P<kind>thumbnail|public|image)$",
             views.photo, name="photo"),
+    re_path(r"^(?P<number>[^/]{1,32})/follow/$", views.follow, name="follow"),
     re_path(r"^(?P<number>[^/]{1,32})/(?P<action>[a-z_]{1,32})/$", actions.perform, name="act"),
 ]

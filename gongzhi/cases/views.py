@@ -28,7 +28,7 @@ from gongzhi.orgs.models import Department
 
 from . import photos, queries, routing, rules, services
 from .choices import STEP_OF_STATE, LimitUnit, LocateStatus, Rating, Source, Status
-from .models import Case, CaseEvent, Category
+from .models import Case, CaseEvent, Category, followed_case_ids
 from .queries import QueueFilter
 
 PAGE_SIZE = 50
@@ -236,12 +236,18 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     """What the viewer reported: a grid worker's "my reports", a resident's "my cases"."""
     text = request.GET.get("q", "").strip()[:100]
-    qs = queries.my_reports(request.user).select_related("area")
+    followed = followed_case_ids(request.user)
+    qs = (Case.objects.filter(Q(reporter=request.user) | Q(pk__in=followed)) if followed
+          else queries.my_reports(request.user))  # what they reported, and what they follow (关注)
+    qs = qs.select_related("category", "department", "area").defer("area__geometry").order_by("-created_at", "-id")
     if text:
         qs = qs.filter(Q(number__startswith=text) | Q(title__icontains=text) | Q(description__icontains=text)
                        | Q(address__icontains=text))
+    page = lookahead_page(request, qs)
+    for row in page.object_list:
+        row.followed = row.reporter_id != request.user.pk
     return render(request, "cases/mine.html", {
-        "q": text, "page": lookahead_page(request, qs), "query": _query_without_page(request),
+        "q": text, "page": page, "query": _query_without_page(request),
         "nav": subnav(request.user), "current": "mine", "closed": Status.CLOSED,
     })
 
@@ -312,8 +318,12 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     scope = jurisdiction(user)
     command = is_command_over(user, case)
     case.late = is_late(case)
+    staff_view = not scope.empty or bool(scope.department_ids)
+    events = timeline_rows(case)
+    if not staff_view and case.reporter_id != user.pk:
+        follower_view(case, events)  # a follower sees the case, not who reported it
     return render(request, "cases/detail.html", {
-        "case": case, "allowed": allowed, "events": timeline_rows(case),
+        "case": case, "allowed": allowed, "events": events,
         "photos": list(case.photos.all()), "is_command": command,
         "is_staff_view": not scope.empty or bool(scope.department_ids),
         "area_geojson": reverse("areas:map", args=[case.area_id])
@@ -324,7 +334,67 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "pending_extension": case.extensions.select_related("requested_by").filter(decided_at__isnull=True).first()
         if case.is_open else None,
         **action_context(user, case, allowed, request.GET.get("open", "")),
+        **duplicates_context(user, case, allowed),
     })
+
+
+def follower_view(case: Case, events: list[CaseEvent]) -> None:
+    """What a follower (neither the reporter nor staff) is not shown: the reporter's name on the
+    timeline, and what the reporter wrote there (the report's note, a withdrawal, a rating comment)."""
+    reporter_label = _("上报人")
+    for event in events:
+        if case.reporter_id and event.actor_id == case.reporter_id:
+            event.actor_name = reporter_label
+            if event.action in ("report", "withdraw", "rate"):
+                event.note = ""
+    case.rating_comment = ""
+
+
+def duplicates_context(user, case: Case, allowed: list[str]) -> dict:
+    """cases/_duplicates.html: likely duplicates with the evidence for who may merge (the command
+    center over the case), and following (关注) for everybody else who sees the case."""
+    from . import duplicates
+    from .models import CaseFollower
+
+    context: dict = {"following": False, "can_follow": False, "dup_rows": [], "dup_shown": False,
+                     "followers_count": 0}
+    if case.is_open and rules.allowed_by_role(user, "merge", case):
+        context["dup_shown"] = True
+        context["followers_count"] = CaseFollower.objects.filter(case=case).count()
+        may_merge_this = "merge" in allowed
+        for candidate in duplicates.find_duplicates(case, user=user, limit=5):
+            other = candidate.case
+            context["dup_rows"].append({
+                "c": candidate, "case": other,
+                "merge_into": may_merge_this and rules.allowed_by_role(user, "merge", other),
+                "merge_here": rules.can(user, "merge", other),
+            })
+        context["case_photos"] = [p for p in case.photos.all()][:4]
+    elif case.reporter_id != user.pk:
+        context["following"] = CaseFollower.objects.filter(case=case, user=user).exists()
+        context["can_follow"] = case.is_open and not context["following"]
+    return context
+
+
+@login_required
+@require_POST
+def follow(request: HttpRequest, number: str) -> HttpResponse:
+    """关注 / 取消关注 from the case page (``do=follow`` or ``do=unfollow``)."""
+    case = queries.get_case(request.user, number)
+    if request.POST.get("do") == "unfollow":
+        services.unfollow_case(case, user=request.user)
+        messages.success(request, _("已取消关注"))
+        if not queries.visible_cases(request.user).filter(pk=case.pk).exists():
+            return redirect("cases:mine")  # it was only visible while followed
+    else:
+        try:
+            services.follow_case(case, user=request.user, via="page")
+        except ValidationError as exc:
+            for text in exc.messages:
+                messages.error(request, text)
+        else:
+            messages.success(request, _("已关注，办理进展会通知你"))
+    return redirect("cases:detail", number=case.number)
 
 
 @login_required

@@ -128,6 +128,14 @@ def reporter(event: CaseEvent, case: Case) -> Iterable[int]:
     return [case.reporter_id] if case.reporter_id else []
 
 
+def followers(event: CaseEvent, case: Case) -> Iterable[int]:
+    """People following the case (cases.CaseFollower: residents who found it open near them, the
+    reporters of duplicates merged into it)."""
+    from gongzhi.cases.models import CaseFollower
+
+    return CaseFollower.objects.filter(case_id=case.pk).values_list("user_id", flat=True)
+
+
 def targets(event: CaseEvent, case: Case) -> Iterable[int]:
     """The people the sweeper named in ``event.data["to"]`` (escalation targets)."""
     return [int(u) for u in (event.data or {}).get("to", []) if isinstance(u, int) or str(u).isdigit()]
@@ -156,10 +164,12 @@ RULES: dict[str, tuple[Group, ...]] = {
     "dispatch": (staff,),           # also auto-dispatch (data["via"] == "auto_dispatch")
     "auto_dispatch": (staff,),
     "return": (center,),
-    "handle": (field, center),
+    "handle": (field, center, followers),
     "verify": (when(_data("passed", True), reporter),     # closed 结案
+               when(_data("passed", True), followers),
                when(_data("passed", False), staff)),      # rework 返工
-    "not_file": (reporter,),
+    "not_file": (reporter, followers),
+    "merge": (reporter, followers),  # the duplicate's reporter: merged, and now following the master
     "warn": (unless_verifying(heads), unless_verifying(staff), targets),
     "overdue": (unless_verifying(heads), targets),
     "escalate": (unless_verifying(heads), targets),
