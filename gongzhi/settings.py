@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "gongzhi.orgs",
     "gongzhi.cases",
     "gongzhi.notifications",
+    "gongzhi.router",
 ]
 
 MIDDLEWARE = [

@@ -8,9 +8,11 @@ from gongzhi.core import views as core_views
 from gongzhi.core.api import api
 from gongzhi.orgs import account_views
 from gongzhi.orgs.api import router as orgs_router
+from gongzhi.router.api import router as router_router
 
 api.add_router("/areas", areas_router)
 api.add_router("/cases", cases_router)
+api.add_router("/router", router_router)
 api.add_router("", orgs_router)
 
 admin.site.site_header = "共治 Gongzhi"
@@ -27,6 +29,7 @@ urlpatterns = [
     path("report/", include("gongzhi.cases.report_urls")),
     path("hooks/", include("gongzhi.cases.hook_urls")),
     path("inbox/", include("gongzhi.notifications.urls")),
+    path("router/", include("gongzhi.router.urls")),
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),

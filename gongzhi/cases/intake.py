@@ -113,6 +113,9 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
         extra=report.extra or {}, created_at=now,
     )
     department = _auto_dispatch_to(case, reporter)
+    plan = _router_plan(case) if department is None else None
+    if plan is not None:
+        case.category, department = plan.category, plan.department
     case.number = numbers.next_number(area)  # outside the transaction: the counter row is locked only briefly
     try:
         with transaction.atomic():
@@ -120,9 +123,15 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
                                          note=report.description[:500] if report.description else "")]
             if department is not None:
                 events[0].notified_at = now  # told by the auto-dispatch event: nothing waits on a dispatcher
-                events += _auto_dispatch(case, department, now)
+                events += _auto_dispatch(case, department, now) if plan is None else _auto_dispatch(
+                    case, department, now, file_note=_("智能分派自动立案"), dispatch_note=plan.note,
+                    data={"router_p": plan.probability})
             case.save(force_insert=True)
             services.save_events(events)
+            if plan is not None:
+                from gongzhi.router.services import record_plan
+
+                record_plan(case, plan)
             for upload in report.photos:
                 photos.save_photo(case, upload, stage=CasePhoto.Stage.REPORT, actor=reporter, event=events[0])
     except IntegrityError:
@@ -144,7 +153,17 @@ def _auto_dispatch_to(case: Case, reporter):
     return routing.resolve(case)
 
 
-def _auto_dispatch(case: Case, department, now) -> list:
+def _router_plan(case: Case):
+    """Smart dispatch (gongzhi.router): when the admin turned its auto-dispatch on and the rules did
+    not decide, the category and department the model is sure enough about — or None. Off by
+    default; when off this costs one cached settings read."""
+    from gongzhi.router.services import auto_dispatch_plan
+
+    return auto_dispatch_plan(case)
+
+
+def _auto_dispatch(case: Case, department, now, *, file_note: str | None = None, dispatch_note: str | None = None,
+                   data: dict | None = None) -> list:
     """File and dispatch a new case before its INSERT: the fields ``file_case`` and ``dispatch_case``
     set and the timeline rows they write, with the system as actor. Nobody else can see the row
     before the transaction commits, so there is nothing to lock and no state to re-check.
@@ -155,10 +174,10 @@ def _auto_dispatch(case: Case, department, now) -> list:
     events = []
     case.status, case.filed_at = Status.FILED, now  # no dispatch clock: dispatch starts the handling one now
     events.append(services.new_event(case, None, "file", from_status=Status.REPORTED, at=now,
-                                     note=_("网格员上报，自动立案")))
+                                     note=file_note or _("网格员上报，自动立案")))
     events[-1].notified_at = now
     services.apply_dispatch(case, department, now)
     events.append(services.new_event(case, None, "dispatch", from_status=Status.FILED, at=now,
-                                     note=_("按派遣规则自动派遣"),
-                                     data={"department": department.pk, "via": "auto_dispatch"}))
+                                     note=dispatch_note or _("按派遣规则自动派遣"),
+                                     data={"department": department.pk, "via": "auto_dispatch", **(data or {})}))
     return events

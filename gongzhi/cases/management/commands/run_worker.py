@@ -35,7 +35,8 @@ RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
 
 
 def periodic_jobs(stop: threading.Event) -> list:
-    """What the sweeper thread runs on each pass: deadlines, webhook retries, the audit chain."""
+    """What the sweeper thread runs on each pass: deadlines, webhook retries, the audit chain, the
+    router's retraining schedule."""
     from gongzhi.core import audit
     from gongzhi.notifications.services import deliver_due_webhooks
 
@@ -55,7 +56,13 @@ def periodic_jobs(stop: threading.Event) -> list:
             return None
         return f"audit: sealed {sealed}, purged {purge.rows}" if sealed or purge.rows else None
 
-    return [deadlines, webhooks, audit_chain]
+    def router_retrain():
+        # Smart dispatch: queue a retraining when the schedule is due (one worker wins the claim).
+        from gongzhi.router.services import retrain_job
+
+        return retrain_job()
+
+    return [deadlines, webhooks, audit_chain, router_retrain]
 
 
 def outbox_job():
