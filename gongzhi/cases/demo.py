@@ -103,7 +103,22 @@ def build_demo_cases(*, stdout: TextIO | None = None) -> int:
             _advance(case, stage, users)
     if stdout is not None:
         stdout.write(f"案件 / Cases: {created}\n")
+    _router_model(stdout)
     return created
+
+
+def _router_model(stdout: TextIO | None) -> None:
+    """Smart dispatch: a model for each target (cold start from the directory: the demo has too few
+    closed cases to learn from), so the demo's case pages show suggestions."""
+    from gongzhi.router import services as router
+
+    try:
+        results = router.ensure_active()
+    except ImportError:  # the router's libraries (scikit-learn, jieba) are not installed
+        return
+    for result in results:
+        if stdout is not None:
+            stdout.write(f"智能分派 / Router: {result.message}\n")
 
 
 def _advance(case: Case, stage: str, users: dict) -> None:

@@ -684,6 +684,12 @@ def scheduled_retrain() -> dict:
     return done
 
 
+def ensure_active(*, actor=None) -> list[Trained]:
+    """Train and activate a model for every target that has none (the demo; a fresh deployment)."""
+    have = set(RouterModel.objects.filter(is_active=True).values_list("target", flat=True))
+    return [train(target, actor=actor, activate=True) for target in TARGETS if target not in have]
+
+
 def status_rows() -> list[dict]:
     """Per target: the active model and its figures (the command's ``status``)."""
     rows = []

@@ -1,0 +1,81 @@
+"""``gongzhi router``: smart dispatch from the command line.
+
+    gongzhi router train [--target category|department|all] [--activate]
+    gongzhi router status
+
+Subcommands are argparse subparsers: each has an ``add_<name>`` (its arguments) and a
+``handle_<name>`` method.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "智能分派 / Smart dispatch: train, status."
+
+    SUBCOMMANDS = {
+        "train": "训练新版本（历史案件不足时按分类目录冷启动）/ train a new version (cold start from the directory "
+                 "when the history is too small)",
+        "status": "各预测对象当前使用的模型及其评估指标 / the active model per target and its figures",
+    }
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", metavar="{" + ",".join(self.SUBCOMMANDS) + "}")
+        sub.required = True
+        for name, text in self.SUBCOMMANDS.items():
+            child = sub.add_parser(name, help=text, description=text)
+            getattr(self, f"add_{name}")(child)
+
+    def handle(self, *args, **options):
+        return getattr(self, f"handle_{options['subcommand']}")(**options)
+
+    # ------------------------------------------------------------------ train
+
+    def add_train(self, parser) -> None:
+        parser.add_argument("--target", choices=["category", "department", "all"], default="all")
+        parser.add_argument("--activate", action="store_true",
+                            help="训练后启用新版本 / make the new version the one in use")
+
+    def handle_train(self, *, target: str, activate: bool, **options) -> None:
+        from gongzhi.router import services
+
+        targets = services.TARGETS if target == "all" else (target,)
+        for name in targets:
+            try:
+                result = services.train(name, activate=activate)
+            except ImportError as exc:
+                raise CommandError(f"the router's model needs scikit-learn and jieba: {exc}") from exc
+            if result.model is None:
+                self.stdout.write(f"{name}: {result.message}")
+                continue
+            m = result.model
+            figures = ", ".join(f"{k}={m.metrics[k]}" for k in ("accuracy", "macro_f1", "top3", "held_out")
+                                if k in m.metrics) or "—"
+            self.stdout.write(f"{m} [{m.source}] {m.examples} examples ({m.corrections} corrections), "
+                              f"{m.labels} labels, {m.train_seconds:.1f} s; {figures}"
+                              + ("; activated" if result.activated else "; not activated (use --activate)"))
+
+    # ------------------------------------------------------------------ status
+
+    def add_status(self, parser) -> None:
+        pass
+
+    def handle_status(self, **options) -> None:
+        from gongzhi.router import services
+        from gongzhi.router.models import RouterSettings
+
+        row = RouterSettings.load()
+        self.stdout.write(f"suggestions: {'on' if row.suggestions_enabled else 'off'}; auto-dispatch: "
+                          f"{'on' if row.auto_dispatch_enabled else 'off'} (default threshold {row.default_threshold}); "
+                          f"retrain every {row.retrain_hours} h, next {row.next_train_at or 'at the next worker pass'}")
+        for item in services.status_rows():
+            m = item["model"]
+            if m is None:
+                self.stdout.write(f"{item['target']}: no active model ({item['versions']} versions)")
+                continue
+            figures = ", ".join(f"{k}={m.metrics[k]}" for k in ("accuracy", "macro_f1", "top3") if k in m.metrics)
+            self.stdout.write(f"{item['target']}: {m} [{m.source}] since {m.activated_at:%Y-%m-%d %H:%M}, "
+                              f"{m.examples} examples; {figures or 'no held-out figures'} "
+                              f"({item['versions']} versions)")
