@@ -345,7 +345,15 @@ def followable(user, number: str, lon, lat) -> Case:
     return case
 
 
-def public_photo(number: str, photo_id: int) -> CasePhoto | None:
-    """A report photo of an open case, whose thumbnail the nearby list may show anybody."""
-    return (CasePhoto.objects.filter(pk=photo_id, case__number=number[:32], case__status__in=OPEN_STATES,
-                                     stage=CasePhoto.Stage.REPORT).exclude(thumbnail="").first())
+def public_photo(number: str, photo_id: int, lon: float | None, lat: float | None) -> CasePhoto | None:
+    """A report photo of an open case within the duplicate radius of (lon, lat): the thumbnails the
+    nearby list shows. Without a point near the case: None (the same 404 as a missing photo)."""
+    if lon is None or lat is None:
+        return None
+    photo = (CasePhoto.objects.filter(pk=photo_id, case__number=number[:32], case__status__in=OPEN_STATES,
+                                      case__lon__isnull=False, case__lat__isnull=False,
+                                      stage=CasePhoto.Stage.REPORT).exclude(thumbnail="")
+             .select_related("case").first())
+    if photo is None or haversine_m(lon, lat, photo.case.lon, photo.case.lat) > settings.CASE_DUPLICATE_RADIUS_M:
+        return None
+    return photo

@@ -396,14 +396,16 @@ def follow(request: HttpRequest):
 @login_required_page_or_json
 @require_GET
 def nearby_photo(request: HttpRequest, number: str, photo_id: str):
-    """The thumbnail of a report photo of an open case, as the nearby list shows it (no EXIF)."""
+    """The thumbnail of a report photo of an open case, as the nearby list shows it (no EXIF): only
+    with the point it was found from (``?lon=&lat=`` within the duplicate radius), as for following."""
     from . import duplicates, photos
 
     try:
         pk = int(photo_id)
     except ValueError:
         raise Http404 from None
-    photo = duplicates.public_photo(number, pk) if 0 < pk < 2**63 else None
+    lon, lat = _point(request.GET)
+    photo = duplicates.public_photo(number, pk, lon, lat) if 0 < pk < 2**63 else None
     if photo is None:
         raise Http404
     return photos.photo_response(photo.thumbnail)
