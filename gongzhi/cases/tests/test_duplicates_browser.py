@@ -5,6 +5,8 @@ under 我的案件."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,10 +14,24 @@ from PIL import Image
 
 from gongzhi.cases import intake
 from gongzhi.cases.models import CaseFollower
+from gongzhi.conftest import PASSWORD
 
-from .test_report_browser import CHROMIUM, PHONE, log_in, page  # noqa: F401 (the page fixture)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"),
+]
+PHONE = {"width": 375, "height": 740}
+IN_A1 = {"latitude": 30.05, "longitude": 100.05}
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM, reason="chromium not installed")]
+
+def log_in(page, username: str) -> None:
+    page.goto(page.base + "/accounts/login/?next=/report/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(page.base + "/report/")
+    page.wait_for_selector("#report-map[data-ready]")
 
 
 @pytest.fixture
@@ -33,14 +49,35 @@ def open_case(world, directory):
 
 
 @pytest.fixture
-def nearby_page(open_case, page):  # noqa: F811 (the page fixture of test_report_browser)
-    return page
+def nearby_page(live_server, world, directory, open_case, monkeypatch):
+    # The database first: ORM calls made after Playwright starts its event loop open a connection
+    # in that context which is never closed.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                      locale="zh-CN")
+        context.grant_permissions(["geolocation"])
+        context.set_geolocation(IN_A1)
+        page = context.new_page()
+        page.csp_errors = []
+        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
+        page.base = live_server.url
+        yield page
+        from django.db import connections
+
+        connections.close_all()
+        browser.close()
 
 
 def test_a_resident_follows_a_similar_open_case_instead(nearby_page, open_case, world):
     from playwright.sync_api import expect
 
-    page = nearby_page  # noqa: F811
+    page = nearby_page
     log_in(page, "resident")
     page.fill("#id_title", "门口垃圾堆积")
     page.click("#locate-me")
