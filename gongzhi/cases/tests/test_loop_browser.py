@@ -13,20 +13,15 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 
 import pytest
 from PIL import Image
 
+from gongzhi import browser_testing
+from gongzhi.browser_testing import DESKTOP, PHONE, browser_marks
 from gongzhi.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"),
-]
-PHONE = {"width": 375, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
+pytestmark = browser_marks
 SHOTS = os.environ.get("GONGZHI_SCREENSHOTS", "")
 TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 
@@ -51,31 +46,13 @@ def reported(world, directory, supervisor, settings, tmp_path):
 
 @pytest.fixture
 def browser(live_server, reported, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs beside the ORM
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        browser.base = live_server.url
-        browser.csp_errors = []
-        browser.js_errors = []
-        yield browser
-        browser.close()
+    with browser_testing.browser(live_server, monkeypatch) as chromium:  # `reported` first
+        yield chromium
 
 
 def open_as(browser, username: str, *, viewport: dict = PHONE, geolocation: dict | None = None):
     """A fresh browser context (its own cookies) for one person, logged in."""
-    phone = viewport is PHONE
-    context = browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone,
-                                  has_touch=phone, locale="zh-CN")
-    if geolocation:
-        context.grant_permissions(["geolocation"])
-        context.set_geolocation(geolocation)
-    page = context.new_page()
-    page.on("console", lambda m: "Content Security Policy" in m.text and browser.csp_errors.append(m.text))
-    page.on("pageerror", lambda error: browser.js_errors.append(str(error)))
+    page = browser_testing.new_page(browser, viewport=viewport, geolocation=geolocation)
     page.goto(browser.base + "/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)

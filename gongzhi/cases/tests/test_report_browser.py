@@ -5,23 +5,17 @@ the report waits in IndexedDB and is sent exactly once when the network returns.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from gongzhi.browser_testing import CHROMIUM, DESKTOP, PHONE, browser, browser_marks, new_page  # noqa: F401 (CHROMIUM: other tests import it from here)
 from gongzhi.cases.models import Case
 from gongzhi.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"),
-]
-PHONE = {"width": 375, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
+pytestmark = browser_marks
 IN_A1 = {"latitude": 30.05, "longitude": 100.05}
 # Resolves once the service worker controls the page (it claims the page when it activates).
 SW_CONTROLS = """async () => {
@@ -37,28 +31,12 @@ SCREENSHOTS = Path(os.environ.get("GONGZHI_SCREENSHOT_DIR", "/tmp"))
 
 @pytest.fixture
 def page(live_server, world, directory, monkeypatch):
-    # The world and the directory first: ORM calls made after Playwright starts its event loop
-    # would open a second connection in that context which is never closed.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs beside the ORM
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                      locale="zh-CN")
-        context.grant_permissions(["geolocation"])
-        context.set_geolocation(IN_A1)
-        page = context.new_page()
-        page.csp_errors = []
-        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
-        page.base = live_server.url
-        yield page
+    # The world and the directory first (see gongzhi/browser_testing.py).
+    with browser(live_server, monkeypatch) as chromium:
+        yield new_page(chromium, geolocation=IN_A1)
         from django.db import connections
 
         connections.close_all()  # the test's own ORM polls ran in Playwright's context: close them there
-        browser.close()
 
 
 @pytest.fixture

@@ -5,21 +5,15 @@ and logs in again with a code."""
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import time
 
 import pytest
 from django_otp.oath import TOTP
 
+from gongzhi.browser_testing import PHONE, browser_marks, phone_page
 from gongzhi.conftest import PASSWORD, build_world
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"),
-]
-PHONE = {"width": 375, "height": 740}
+pytestmark = browser_marks
 
 
 def code_for(secret: str, offset: int = 0) -> str:
@@ -40,22 +34,8 @@ def browser_world(transactional_db, settings):
 
 @pytest.fixture
 def page(live_server, browser_world, monkeypatch):
-    # browser_world first: no ORM call is made once Playwright's event loop runs.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                      locale="zh-CN")
-        page = context.new_page()
-        page.csp_errors = []
-        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
-        page.base = live_server.url
+    with phone_page(live_server, monkeypatch) as page:  # browser_world first (see browser_testing)
         yield page
-        browser.close()
 
 
 def log_in(page, username: str) -> None:
