@@ -144,7 +144,7 @@ def absolute(url: str) -> str:
 
 @dataclass
 class FanOut:
-    """What ``fan_out`` wrote for one event."""
+    """What ``fan_out`` did for one event (``notifications``: inbox rows offered; a repeat adds none)."""
 
     notifications: int = 0
     deliveries: int = 0
@@ -173,14 +173,15 @@ def fan_out(event_id: int) -> FanOut:
         title, body = render(event, case)
     url = case_url(case)
     result = FanOut()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the outbox already gives each event its own savepoint
         if user_ids:
-            done = set(Notification.objects.filter(event=event).values_list("user_id", flat=True))
-            new = [Notification(user_id=u, case=case, event=event, kind=kind, title=title, body=body, url=url)
-                   for u in user_ids if u not in done]
-            Notification.objects.bulk_create(new, ignore_conflicts=True)
-            result.notifications = len(new)
-            result.emails_wanted = bool(new) and email_enabled()
+            # One row per (user, event) — the unique constraint drops a repeat (a second fan-out of the
+            # same event); sending mail claims each row, so a repeat never mails twice either.
+            rows = [Notification(user_id=u, case=case, event=event, kind=kind, title=title, body=body, url=url)
+                    for u in user_ids]
+            Notification.objects.bulk_create(rows, ignore_conflicts=True)
+            result.notifications = len(rows)
+            result.emails_wanted = email_enabled()
         endpoints = [e for e in active_endpoints()
                      if e.wants(kind) or e.wants(event.action)]
         if endpoints:
