@@ -17,7 +17,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,8 +26,8 @@ from django.views.decorators.http import require_POST
 from gongzhi.areas import queries as area_queries
 from gongzhi.areas.services import area_at
 
-from . import photos, queries, routing, rules, services
-from .models import Case, CasePhoto
+from . import queries, routing, rules, services
+from .models import Case
 from .views import active_categories, dispatch_departments, positive_int
 
 Handler = Callable[[HttpRequest, Case], str]
@@ -131,13 +130,7 @@ def decide_extension(request: HttpRequest, case: Case) -> str:
 def handle(request: HttpRequest, case: Case) -> str:
     """处置完成 with photos. Every photo is checked before anything is written, so a bad photo
     loses nothing; the case and its photos are then saved in one transaction."""
-    uploads = request.FILES.getlist("photos")
-    photos.check_uploads(uploads)
-    with transaction.atomic():
-        case = services.handle_case(case, actor=request.user, note=_text(request, "note"))
-        event = case.events.filter(action="handle").order_by("-at", "-id").first()
-        for upload in uploads:
-            photos.save_photo(case, upload, stage=CasePhoto.Stage.HANDLE, actor=request.user, event=event)
+    services.handle_case(case, actor=request.user, note=_text(request, "note"), photos=request.FILES.getlist("photos"))
     return _("已提交处置结果，等待核查")
 
 

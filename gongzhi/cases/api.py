@@ -388,16 +388,9 @@ def decide(request, number: str, payload: DecideIn):
 @router.post("/{number}/handle", response=ACTED)
 def handle(request, number: str, payload: Form[NoteIn], photos: list[UploadedFile] = File(None)):
     """处置完成, with photos (multipart/form-data; files in `photos`)."""
-    from . import photos as photo_store
-
-    uploads = list(photos or [])
-    photo_store.check_uploads(uploads)  # before anything is written: a bad photo loses nothing
     case = queries.get_case(request.user, number)
-    case = services.handle_case(case, actor=request.user, note=payload.note)
-    event = case.events.order_by("-at", "-id").first()
-    for upload in uploads:
-        photo_store.save_photo(case, upload, stage="handle", actor=request.user, event=event)
-    return _detail(request, case)
+    return _detail(request, services.handle_case(case, actor=request.user, note=payload.note,
+                                                 photos=list(photos or [])))
 
 
 @router.post("/{number}/verify", response=ACTED)

@@ -118,7 +118,7 @@ def report_case(report: Report, *, reporter) -> tuple[Case, bool]:
         case.category, department = plan.category, plan.department
     case.number = numbers.next_number(area)  # outside the transaction: the counter row is locked only briefly
     try:
-        with transaction.atomic():
+        with photos.removed_on_error(), transaction.atomic():
             events = [services.new_event(case, reporter, "report", at=now,
                                          note=report.description[:500] if report.description else "")]
             if department is not None:

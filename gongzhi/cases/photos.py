@@ -18,10 +18,13 @@ Then it is re-encoded: nothing of the uploaded bytes but the pixels is kept.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -107,8 +110,36 @@ def save_photo(case, upload, *, stage: str, actor=None, event=None) -> CasePhoto
     photo.image.save(f"{name}.jpg", ContentFile(_encode(image, max_side=4096, quality=90)), save=False)
     photo.public.save(f"{name}-public.jpg", ContentFile(_encode(image, max_side=1600, quality=82)), save=False)
     photo.thumbnail.save(f"{name}-thumb.jpg", ContentFile(_encode(image, max_side=320, quality=75)), save=False)
+    written = _written.get()
+    if written is not None:
+        written += [photo.image, photo.public, photo.thumbnail]
     photo.save()
     return photo
+
+
+_written: contextvars.ContextVar[list | None] = contextvars.ContextVar("case_photo_files", default=None)
+
+
+@contextmanager
+def removed_on_error() -> Iterator[None]:
+    """Photo files saved inside the block are deleted again if it raises.
+
+    Files are not part of the database transaction: wrap ``transaction.atomic()`` in this, so a
+    rolled-back report or transition leaves no orphaned photo files behind.
+    """
+    written: list = []
+    token = _written.set(written)
+    try:
+        yield
+    except BaseException:
+        for field in written:
+            try:
+                field.storage.delete(field.name)
+            except Exception:  # noqa: BLE001 - cleaning up after a failure must not hide the failure
+                logger.warning("could not delete orphaned photo file %s", field.name, exc_info=True)
+        raise
+    finally:
+        _written.reset(token)
 
 
 def check_uploads(uploads) -> None:

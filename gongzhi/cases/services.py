@@ -261,15 +261,24 @@ def decide_extension(case: Case, *, actor, approve: bool, note: str = "") -> Cas
     return _transition(case, actor, "decide_extension", change, note=note, data={"approved": bool(approve)})[0]
 
 
-def handle_case(case: Case, *, actor, note: str) -> Case:
-    """处置完成: the department reports back (with photos, attached by the caller to the event)."""
+def handle_case(case: Case, *, actor, note: str, photos=()) -> Case:
+    """处置完成: the department reports back, with photos attached to the event in the same transaction
+    (every photo is checked before anything is written; a failure leaves no file behind)."""
+    from . import photos as photo_store
+    from .models import CasePhoto
+
     note = _required(note, "note", _("请填写处置情况"))
+    photo_store.check_uploads(photos)
 
     def change(c: Case) -> None:
         now = timezone.now()
         c.status, c.handled_at = Status.HANDLED, now
         start_clock(c, now)
-    return _transition(case, actor, "handle", change, note=note)[0]
+    with photo_store.removed_on_error(), transaction.atomic():
+        case, event = _transition(case, actor, "handle", change, note=note)
+        for upload in photos:
+            photo_store.save_photo(case, upload, stage=CasePhoto.Stage.HANDLE, actor=actor, event=event)
+    return case
 
 
 def verify_case(case: Case, *, actor, passed: bool, note: str = "") -> Case:

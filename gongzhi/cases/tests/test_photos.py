@@ -54,3 +54,24 @@ def test_size_and_count_limits(world, settings):
     settings.CASE_PHOTO_MAX_COUNT = 1
     with pytest.raises(ValidationError):
         photos.check_uploads([big, big])
+
+
+def test_a_failed_report_leaves_no_photo_files(world, directory, tmp_path, settings, monkeypatch):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    from gongzhi.cases.models import Case, CasePhoto
+
+    real_save, calls = CasePhoto.save, []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(CasePhoto, "save", second_fails)
+    uploads = [SimpleUploadedFile(f"p{i}.jpg", jpeg_with_gps(), content_type="image/jpeg") for i in range(2)]
+    with pytest.raises(RuntimeError):
+        intake.report_case(intake.Report(title="x", lon=100.05, lat=30.05, photos=uploads), reporter=world.resident)
+    assert not Case.objects.exists() and not CasePhoto.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # the first photo's three files went too
