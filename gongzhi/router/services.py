@@ -257,7 +257,22 @@ def suggest(case, *, log: bool = True) -> Suggestions:
         setattr(result, target, rows)
         if log and rows and case.pk:
             _log(case, target, model_id, rows)
+    if result.department and case.return_count:
+        returned = returned_by(case)
+        result.department = [row for row in result.department if row["id"] not in returned]
     return result
+
+
+def returned_by(case) -> set[int]:
+    """Departments that returned this case (a return follows their dispatch): not suggested again."""
+    found, last = set(), None
+    for action, department_id in case.events.filter(action__in=("dispatch", "return")).order_by("at", "id") \
+            .values_list("action", "department_id"):
+        if action == "dispatch":
+            last = department_id
+        elif last is not None:
+            found.add(last)
+    return found
 
 
 def _log(case, target: str, model_id: int, rows: list[dict], *, auto: bool = False) -> None:

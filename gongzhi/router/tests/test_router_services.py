@@ -224,3 +224,16 @@ def test_status_rows(world, routerdir):
     rows = services.status_rows()
     assert [r["target"] for r in rows] == ["category", "department"]
     assert all(r["model"].is_active for r in rows)
+
+
+def test_a_department_that_returned_the_case_is_not_suggested_again(world, routerdir):
+    services.train_all(activate=True)
+    case = report(world, GARBAGE, category=routerdir["categories"]["06010"])
+    first = services.suggest(case).department[0]
+    department = routerdir["enforcement"] if first["label"] == "enf-a" else routerdir["office"]
+    case_services.file_case(case, actor=world.dispatcher)
+    case = case_services.dispatch_case(case, actor=world.dispatcher, department=department)
+    case_services.return_case(case, actor=world.admin, reason="不归我们管")
+    case = Case.objects.get(pk=case.pk)
+    again = services.suggest(case).department
+    assert again and first["id"] not in [row["id"] for row in again]
