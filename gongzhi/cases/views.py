@@ -167,7 +167,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/queue.html", {
         "f": f, "page": lookahead_page(request, qs), "query": _query_without_page(request),
         "statuses": Status.choices, "sources": Source.choices, "categories": active_categories(),
-        "areas": area_queries.visible_areas(user).exclude(level__slug__in=("grid", "building"))[:300],
+        "areas": area_queries.visible_areas(user).exclude(level__slug__in=("grid", "building")).defer("geometry")[:300],
         "departments": dispatch_departments(user), "filtered": _has_filters(f),
         "can_bulk": nav["is_command"], "sees_unlocated": scope.sees_unlocated, "nav": nav, "current": "queue",
     })
