@@ -5,23 +5,17 @@ under 我的案件."""
 from __future__ import annotations
 
 import io
-import os
-import shutil
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from gongzhi.browser_testing import PHONE, browser, browser_marks, new_page
 from gongzhi.cases import intake
 from gongzhi.cases.models import CaseFollower
 from gongzhi.conftest import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"),
-]
-PHONE = {"width": 375, "height": 740}
+pytestmark = browser_marks
 IN_A1 = {"latitude": 30.05, "longitude": 100.05}
 
 
@@ -50,28 +44,12 @@ def open_case(world, directory):
 
 @pytest.fixture
 def nearby_page(live_server, world, directory, open_case, monkeypatch):
-    # The database first: ORM calls made after Playwright starts its event loop open a connection
-    # in that context which is never closed.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                      locale="zh-CN")
-        context.grant_permissions(["geolocation"])
-        context.set_geolocation(IN_A1)
-        page = context.new_page()
-        page.csp_errors = []
-        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
-        page.base = live_server.url
-        yield page
+    # The database first (see gongzhi/browser_testing.py).
+    with browser(live_server, monkeypatch) as chromium:
+        yield new_page(chromium, geolocation=IN_A1)
         from django.db import connections
 
         connections.close_all()
-        browser.close()
 
 
 def test_a_resident_follows_a_similar_open_case_instead(nearby_page, open_case, world):
