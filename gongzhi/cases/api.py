@@ -191,6 +191,8 @@ def _detail(request, case: Case, *, loaded: bool = False) -> dict:
     if not loaded:
         case = queries.get_case(request.user, case.number)
     out = CaseOut.from_orm(case).model_dump()
+    if not rules.sees_details(request.user, case):  # a follower: progress, not the reporter's words
+        out.update(description="", extra={})
     out["allowed_actions"] = rules.allowed_actions(request.user, case)
     return out
 

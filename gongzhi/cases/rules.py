@@ -56,6 +56,15 @@ def allowed_actions(user, case: Case) -> list[str]:
     return [action for action in TRANSITIONS if can(user, action, case)]
 
 
+def sees_details(user, case: Case) -> bool:
+    """Whether the viewer sees what the reporter wrote (description, extra fields, timeline notes):
+    staff who serve an area or a department, and the reporter. A resident who only follows the
+    case (关注) sees its progress, not another resident's words."""
+    scope = jurisdiction(user)
+    return not scope.empty or bool(scope.department_ids) or (case.reporter_id is not None
+                                                             and case.reporter_id == getattr(user, "pk", None))
+
+
 def is_trusted_reporter(user) -> bool:
     """Reports from these roles may be filed and dispatched in one step (auto-dispatch)."""
     scope = jurisdiction(user)

@@ -318,10 +318,9 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     scope = jurisdiction(user)
     command = is_command_over(user, case)
     case.late = is_late(case)
-    staff_view = not scope.empty or bool(scope.department_ids)
     events = timeline_rows(case)
-    if not staff_view and case.reporter_id != user.pk:
-        follower_view(case, events)  # a follower sees the case, not who reported it
+    if not rules.sees_details(user, case):
+        follower_view(case, events)  # a follower sees the case, not who reported it or what they wrote
     return render(request, "cases/detail.html", {
         "case": case, "allowed": allowed, "events": events,
         "photos": list(case.photos.all()), "is_command": command,
@@ -340,7 +339,9 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
 
 def follower_view(case: Case, events: list[CaseEvent]) -> None:
     """What a follower (neither the reporter nor staff) is not shown: the reporter's name on the
-    timeline, and what the reporter wrote there (the report's note, a withdrawal, a rating comment)."""
+    timeline, and what the reporter wrote (the description, extra fields, the report's note, a
+    withdrawal, a rating comment)."""
+    case.description, case.extra = "", {}
     reporter_label = _("上报人")
     for event in events:
         if case.reporter_id and event.actor_id == case.reporter_id:

@@ -153,7 +153,7 @@ def test_merge_from_the_suggestion(world, directory, supervisor, login, django_c
 
 def test_the_resident_sees_nearby_and_follows(world, directory, login, django_capture_on_commit_callbacks):
     other = world.resident  # somebody else's report
-    case = report(world, directory["garbage"], title="小区门口垃圾堆积", user=other)
+    case = report(world, directory["garbage"], title="小区门口垃圾堆积", user=other, description="我家楼下，302 室门口")
     from gongzhi.orgs import services as org_services
 
     neighbour = org_services.create_user(actor=None, username="neighbour", password="correct-horse-battery",
@@ -175,6 +175,9 @@ def test_the_resident_sees_nearby_and_follows(world, directory, login, django_ca
     assert client.get(detail).status_code == 200
     page = client.get(detail).content.decode()
     assert other.display_name not in page and "取消关注" in page
+    assert "我家楼下" not in page  # what the reporter wrote is theirs: a follower sees the progress
+    api = client.get(f"/api/v1/cases/{case.number}").json()
+    assert api["description"] == "" and api["extra"] == {} and api["status"] == case.status
     mine = client.get(reverse("cases:mine")).content.decode()
     assert case.number in mine and "已关注" in mine
     # a non-follower still gets 404
