@@ -1,0 +1,465 @@
+"""The router's machine-learning core: Chinese report text → ranked labels with calibrated confidence.
+
+No database, no Django: pure Python + numpy/scipy + scikit-learn, so that it can be evaluated on any
+CSV (``gongzhi router evaluate``), benchmarked (``bench/router.py``) and stored as bytes.
+
+Pipeline (docs/router.md, "The model", says why):
+
+1. ``normalize``: NFKC (full-width → half-width), traditional → simplified (zhconv), lower case,
+   emoji and control characters dropped, whitespace collapsed, at most 20,000 characters.
+2. Two blocks of features, each TF-IDF with sublinear TF and L2-normalised:
+   jieba words (uni- and bigrams) and character 1–4-grams (within runs of letters and digits, so no
+   n-gram spans punctuation). Digit runs become ``0`` (dates, phone and house numbers are noise).
+3. A linear SVM (one-vs-rest, squared hinge, C = 0.5) with class-balanced example weights times the
+   caller's weights.
+4. Calibration: probabilities are a softmax of the decision scores divided by a temperature, the one
+   that minimises the log-loss of out-of-fold scores (an internal 3-fold cross-validation).
+
+``dumps`` writes a zip of JSON + ``.npy`` arrays (no pickle: loading a model from the database
+never runs code), versioned by ``FORMAT``/``VERSION``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import re
+import threading
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["MAX_CHARS", "TextRouter", "normalize", "tokenize"]
+
+FORMAT = "gongzhi.router.textmodel"
+VERSION = 1
+MAX_CHARS = 20_000
+
+#: The model's few hyper-parameters (principled defaults, not tuned to one data set; docs/router.md).
+C = 0.5  # SVM regularisation: the usual default for L2-normalised TF-IDF text features
+CHAR_NGRAMS = (1, 4)  # Chinese words are 1–4 characters; longer n-grams are mostly unique
+MIN_DF_FROM = 1_000  # from this many training texts on, a feature must occur in ≥ 2 of them
+MAX_WEIGHTS = 4_000_000  # non-zero weights kept (≈ 32 MB); the smallest are dropped beyond that
+CALIBRATION_FOLDS = 3
+DEFAULT_TEMPERATURE = 0.3  # when there is too little data to fit one (cold start)
+FEATURE_CHARS = 3_000  # the words of a report are read from its first 3,000 characters (latency bound)
+
+_log = logging.getLogger(__name__)
+
+# ------------------------------------------------------------------------------------ normalize
+
+_SEP = re.compile(r"[^\w]+")
+_DIGITS = re.compile(r"\d+")
+_WS = re.compile(r"\s+")
+
+
+def _keep(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    if cat[0] == "C":  # control, format (zero-width joiners…), surrogates, private use, unassigned
+        return False
+    if cat == "So" or cat == "Sk" or cat == "Mn" and ord(ch) in (0xFE0F, 0xFE0E, 0x20E3):
+        return False  # emoji and other pictographs, skin-tone modifiers, variation selectors
+    return True
+
+
+_to_simplified_lock = threading.Lock()
+
+
+def _simplified(text: str) -> str:
+    try:
+        import zhconv
+
+        with _to_simplified_lock:  # zhconv builds its dictionary on first use
+            return zhconv.convert(text, "zh-cn")
+    except Exception:  # never raise: traditional characters then stay as they are
+        _log.exception("traditional → simplified conversion failed")
+        return text
+
+
+def normalize(text: str) -> str:
+    """NFKC, traditional → simplified, lower case, no emoji/control characters, collapsed whitespace,
+    at most ``MAX_CHARS`` characters. Never raises (anything that is not a string gives "")."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = text[: MAX_CHARS * 2]  # NFKC can lengthen; bound the work before it
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if _keep(ch) else " " for ch in text)
+    text = _WS.sub(" ", text).strip().lower()
+    text = _simplified(text[:MAX_CHARS])
+    return text[:MAX_CHARS]
+
+
+# ------------------------------------------------------------------------------------ tokenize
+
+_jieba = None
+_jieba_lock = threading.Lock()
+
+
+def _tokenizer():
+    """jieba's tokenizer, initialised once (lazily, quietly, under a lock)."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.initialize()
+                _jieba = tk
+    return _jieba
+
+
+def _words(text: str) -> list[str]:
+    out = []
+    for w in _tokenizer().lcut(text):
+        if _SEP.fullmatch(w) or not w.strip():
+            continue
+        out.append(_DIGITS.sub("0", w))
+    return out
+
+
+def _char_ngrams(text: str) -> list[str]:
+    lo, hi = CHAR_NGRAMS
+    out: list[str] = []
+    for seg in _SEP.split(_DIGITS.sub("0", text)):
+        n_seg = len(seg)
+        for n in range(lo, min(hi, n_seg) + 1):
+            out.extend(seg[i:i + n] for i in range(n_seg - n + 1))
+    return out
+
+
+def tokenize(text: str) -> tuple[list[str], list[str]]:
+    """(word features, character features) of an already normalised text (its first FEATURE_CHARS)."""
+    text = text[:FEATURE_CHARS]
+    words = _words(text)
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)], _char_ngrams(text)
+
+
+# ------------------------------------------------------------------------------------ features
+
+
+class _Block:
+    """One TF-IDF block: vocabulary, idf; sublinear TF, L2 norm (as scikit-learn's TfidfVectorizer
+    with ``sublinear_tf=True``, smooth idf), written out so the same code serves fit and predict and
+    the model stores as plain arrays."""
+
+    def __init__(self, vocab: list[str] | None = None, idf: np.ndarray | None = None):
+        self.terms = vocab or []
+        self.index = {t: i for i, t in enumerate(self.terms)}
+        self.idf = np.zeros(0, dtype=np.float32) if idf is None else idf.astype(np.float32)
+
+    def fit(self, docs: Sequence[Iterable[str]], min_df: int) -> _Block:
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(set(d))
+        self.terms = sorted(t for t, c in df.items() if c >= min_df)
+        self.index = {t: i for i, t in enumerate(self.terms)}
+        n = len(docs)
+        counts = np.array([df[t] for t in self.terms], dtype=np.float64)
+        self.idf = (np.log((1 + n) / (1 + counts)) + 1).astype(np.float32)
+        return self
+
+    def transform(self, docs: Sequence[Iterable[str]]) -> sp.csr_matrix:
+        indptr, indices, data = [0], [], []
+        index = self.index
+        for d in docs:
+            tf = Counter(t for t in d if t in index)
+            cols = [index[t] for t in tf]
+            vals = np.fromiter(tf.values(), dtype=np.float32, count=len(tf))
+            if len(cols):
+                vals = (1 + np.log(vals)) * self.idf[cols]
+                vals /= np.linalg.norm(vals) or 1.0
+            indices.extend(cols)
+            data.extend(vals.tolist())
+            indptr.append(len(indices))
+        return sp.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
+                              np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(self.terms)))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the log-loss of softmax(scores / T) (golden-section search on
+    log T, the loss being unimodal in practice)."""
+    rows = np.arange(len(y))
+
+    def loss(log_t: float) -> float:
+        z = scores / math.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
+
+    lo, hi = math.log(0.01), math.log(10.0)
+    g = (math.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = loss(a), loss(b)
+    for _ in range(40):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = loss(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = loss(b)
+    return math.exp((lo + hi) / 2)
+
+
+# ------------------------------------------------------------------------------------ the model
+
+
+class TextRouter:
+    """Suggests labels (categories, departments) for a report's text. See the module docstring."""
+
+    def __init__(self, *, c: float = C):
+        self.c = c
+        self.labels_: list[str] = []
+        self.words = _Block()
+        self.chars = _Block()
+        self.coef: sp.csr_matrix | None = None  # (features, labels): word block rows, then char rows
+        self.intercept = np.zeros(0, dtype=np.float32)
+        self.temperature = DEFAULT_TEMPERATURE
+        self.info: dict = {}
+
+    # ---------------------------------------------------------------- training
+
+    def _features(self, tokens: Sequence[tuple[list[str], list[str]]]) -> sp.csr_matrix:
+        w = self.words.transform([t[0] for t in tokens])
+        c = self.chars.transform([t[1] for t in tokens])
+        return sp.hstack([w, c], format="csr", dtype=np.float32)
+
+    @staticmethod
+    def _svm(x, y: np.ndarray, n_labels: int, weights: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+        """Weights (features × n_labels) and intercepts of a one-vs-rest linear SVM; labels absent
+        from ``y`` get a very low intercept."""
+        from sklearn.svm import LinearSVC
+
+        coef = np.zeros((x.shape[1], n_labels), dtype=np.float32)
+        intercept = np.full(n_labels, -10.0, dtype=np.float32)
+        present = np.unique(y)
+        if len(present) == 1:  # one label only: it is always the answer
+            intercept[present[0]] = 10.0
+            return coef, intercept
+        model = LinearSVC(C=c, loss="squared_hinge", dual=True, max_iter=2000, tol=1e-4)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: the ranking is what matters
+            model.fit(x, y, sample_weight=weights)
+        w = model.coef_.astype(np.float32)
+        b = model.intercept_.astype(np.float32)
+        if len(present) == 2:  # binary: scikit-learn keeps one hyperplane for the second label
+            w = np.vstack([-w, w])
+            b = np.concatenate([-b, b])
+        coef[:, present] = w.T
+        intercept[present] = b
+        return coef, intercept
+
+    @staticmethod
+    def _balanced(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Class-balanced example weights (each label weighs the same in total) × caller's weights."""
+        totals = np.bincount(y, weights=weights)
+        present = totals > 0
+        per_label = np.zeros_like(totals)
+        per_label[present] = weights.sum() / (present.sum() * totals[present])
+        return weights * per_label[y]
+
+    def fit(self, texts: list[str], labels: list[str], weights: list[float] | None = None) -> TextRouter:
+        if len(texts) != len(labels):
+            raise ValueError("texts and labels differ in length")
+        w = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if len(w) != len(texts) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights must be one finite, non-negative number per text")
+        keep = w > 0
+        texts = [t for t, k in zip(texts, keep, strict=True) if k]
+        labels = [str(lab) for lab, k in zip(labels, keep, strict=True) if k]
+        w = w[keep]
+        self.labels_ = sorted(set(labels))
+        if not self.labels_:
+            self.coef = None
+            self.info = {"examples": 0}
+            return self
+        ix = {lab: i for i, lab in enumerate(self.labels_)}
+        y = np.array([ix[lab] for lab in labels], dtype=np.int64)
+        tokens = [tokenize(normalize(t)) for t in texts]
+        min_df = 2 if len(tokens) >= MIN_DF_FROM else 1
+        self.words.fit([t[0] for t in tokens], min_df)
+        self.chars.fit([t[1] for t in tokens], min_df)
+        x = self._features(tokens)
+        sw = self._balanced(y, w)
+        coef, self.intercept = self._svm(x, y, len(self.labels_), sw, self.c)
+        self.temperature, calibrated = self._calibrate(x, y, sw)
+        self.coef = self._sparsify(coef)
+        self.info = {"examples": len(texts), "labels": len(self.labels_), "features": int(x.shape[1]),
+                     "weights": int(self.coef.nnz), "min_df": min_df, "calibrated": calibrated,
+                     "temperature": round(self.temperature, 4)}
+        return self
+
+    def _calibrate(self, x, y: np.ndarray, sw: np.ndarray) -> tuple[float, bool]:
+        """Temperature from out-of-fold decision scores (the vocabulary is shared by the folds:
+        a negligible optimism for one parameter, and it saves featurising three times)."""
+        counts = np.bincount(y, minlength=len(self.labels_))
+        if len(np.unique(y)) < 2 or np.count_nonzero(counts >= CALIBRATION_FOLDS) < 2:
+            return DEFAULT_TEMPERATURE, False
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        splitter = (StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0)
+                    if counts[counts > 0].min() >= CALIBRATION_FOLDS
+                    else KFold(CALIBRATION_FOLDS, shuffle=True, random_state=0))
+        scores = np.zeros((len(y), len(self.labels_)), dtype=np.float64)
+        for tr, te in splitter.split(np.zeros(len(y)), y):
+            coef, b = self._svm(x[tr], y[tr], len(self.labels_), sw[tr], self.c)
+            scores[te] = x[te] @ coef + b
+        return fit_temperature(scores, y), True
+
+    @staticmethod
+    def _sparsify(coef: np.ndarray) -> sp.csr_matrix:
+        """Keep at most MAX_WEIGHTS weights, the largest in magnitude (a model with many labels
+        would otherwise hold features × labels floats in every process)."""
+        if coef.size > MAX_WEIGHTS:
+            flat = np.abs(coef).ravel()
+            cut = np.partition(flat, flat.size - MAX_WEIGHTS)[flat.size - MAX_WEIGHTS]
+            coef = np.where(np.abs(coef) >= cut, coef, 0).astype(np.float32)
+        return sp.csr_matrix(coef, dtype=np.float32)
+
+    @classmethod
+    def from_directory(cls, entries: list[tuple[str, str]]) -> TextRouter:
+        """Cold start: one text per label (its name, class, synonyms, keywords; several entries of a
+        label are joined). Each text is also split at separators into its phrases, so a report that
+        uses one synonym still resembles the label. Not calibrated (no held-out data):
+        ``DEFAULT_TEMPERATURE`` gives modest confidences."""
+        texts: list[str] = []
+        labels: list[str] = []
+        for label, text in entries:
+            text = normalize(text)
+            texts.append(text)
+            labels.append(label)
+            for phrase in re.split(r"[,，、;；/|\s]+", text):
+                if phrase and phrase != text:
+                    texts.append(phrase)
+                    labels.append(label)
+        router = cls()
+        router.fit(texts, labels)
+        router.temperature = DEFAULT_TEMPERATURE
+        router.info["calibrated"] = False
+        router.info["temperature"] = DEFAULT_TEMPERATURE
+        router.info["source"] = "directory"
+        return router
+
+    # ---------------------------------------------------------------- predicting
+
+    def _scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        x = self._features([tokenize(normalize(t)) for t in texts])
+        return np.asarray((x @ self.coef).todense()) + self.intercept, np.diff(x.indptr) == 0
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """Decision scores (texts × labels)."""
+        return self._scores(texts)[0]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities (texts × labels). A text with no known word (empty, emoji, another
+        language) gets the uniform distribution: the honest "don't know"."""
+        if not self.labels_ or self.coef is None:
+            return np.zeros((len(texts), 0))
+        scores, unknown = self._scores(texts)
+        p = _softmax(scores / self.temperature)
+        p[unknown] = 1.0 / len(self.labels_)
+        return p
+
+    def predict(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
+        """Per text, the ``k`` best labels with their probability, best first."""
+        if not self.labels_ or self.coef is None:
+            return [[] for _ in texts]
+        p = self.predict_proba(texts)
+        k = max(0, min(int(k), len(self.labels_)))
+        order = np.argsort(-p, axis=1, kind="stable")[:, :k]
+        return [[(self.labels_[j], float(round(p[i, j], 6))) for j in row] for i, row in enumerate(order)]
+
+    def explain(self, text: str, label: str, n: int = 6) -> list[str]:
+        """The words and n-grams of ``text`` that pushed it towards ``label``, strongest first.
+        A character n-gram inside a word already listed is not repeated."""
+        if label not in self.labels_ or self.coef is None or n <= 0:
+            return []
+        j = self.labels_.index(label)
+        words, chars = tokenize(normalize(text))
+        x = self._features([(words, chars)])
+        column = self.coef[:, j].toarray().ravel()
+        contrib = x.multiply(column).tocsr()
+        n_words = len(self.words.terms)
+        found = sorted(zip(contrib.data, contrib.indices, strict=True), key=lambda p: -p[0])
+        out: list[str] = []
+        for value, col in found:
+            if value <= 0 or len(out) >= n:
+                break
+            term = (self.words.terms[col].replace(" ", "") if col < n_words
+                    else self.chars.terms[col - n_words])
+            if term == "0" or any(term in seen for seen in out):
+                continue
+            out = [s for s in out if s not in term] + [term]
+        return out[:n]
+
+    # ---------------------------------------------------------------- storing
+
+    def dumps(self) -> bytes:
+        meta = {"format": FORMAT, "version": VERSION, "labels": self.labels_, "c": self.c,
+                "temperature": self.temperature, "info": self.info,
+                "shape": [len(self.words.terms) + len(self.chars.terms), len(self.labels_)]}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr("meta.json", json.dumps(meta, ensure_ascii=False))
+            z.writestr("words.txt", "\n".join(self.words.terms))
+            z.writestr("chars.txt", "\n".join(self.chars.terms))
+            coef = self.coef if self.coef is not None else sp.csr_matrix(tuple(meta["shape"]), dtype=np.float32)
+            arrays = {"idf_words": self.words.idf, "idf_chars": self.chars.idf, "intercept": self.intercept,
+                      "coef_data": coef.data.astype(np.float32), "coef_indices": coef.indices.astype(np.int32),
+                      "coef_indptr": coef.indptr.astype(np.int64)}
+            for name, arr in arrays.items():
+                b = io.BytesIO()
+                np.save(b, np.ascontiguousarray(arr), allow_pickle=False)
+                z.writestr(f"{name}.npy", b.getvalue())
+        return buf.getvalue()
+
+    @classmethod
+    def loads(cls, data: bytes) -> TextRouter:
+        """A model written by ``dumps``; ValueError for anything else or another format version."""
+        try:
+            z = zipfile.ZipFile(io.BytesIO(bytes(data)))
+            meta = json.loads(z.read("meta.json"))
+        except Exception as exc:
+            raise ValueError(f"not a router model: {exc}") from exc
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError("not a router model")
+        if meta.get("version") != VERSION:
+            raise ValueError(f"router model format version {meta.get('version')} is not {VERSION}: retrain it")
+        try:
+            arr = {name: np.load(io.BytesIO(z.read(f"{name}.npy")), allow_pickle=False)
+                   for name in ("idf_words", "idf_chars", "intercept", "coef_data", "coef_indices", "coef_indptr")}
+            words = z.read("words.txt").decode("utf-8")
+            chars = z.read("chars.txt").decode("utf-8")
+            router = cls(c=float(meta["c"]))
+            router.labels_ = [str(x) for x in meta["labels"]]
+            router.words = _Block(words.split("\n") if words else [], arr["idf_words"])
+            router.chars = _Block(chars.split("\n") if chars else [], arr["idf_chars"])
+            shape = tuple(meta["shape"])
+            if (shape != (len(router.words.terms) + len(router.chars.terms), len(router.labels_))
+                    or len(arr["intercept"]) != len(router.labels_)):
+                raise ValueError("inconsistent shapes")
+            router.coef = sp.csr_matrix((arr["coef_data"], arr["coef_indices"], arr["coef_indptr"]), shape=shape)
+            router.intercept = arr["intercept"].astype(np.float32)
+            router.temperature = float(meta["temperature"])
+            router.info = dict(meta.get("info") or {})
+        except ValueError as exc:
+            raise ValueError(f"damaged router model: {exc}") from exc
+        except Exception as exc:
+            raise ValueError(f"damaged router model: {exc}") from exc
+        return router
