@@ -46,7 +46,8 @@ STAMP_CHECK_SECONDS = 2.0
 MAX_TEXT = 3000
 #: Most recent examples used for one training (10,000 train in well under a minute on one core).
 MAX_EXAMPLES = 30_000
-#: Held-out share for the stored evaluation figures, and the least examples to make one.
+#: Held-out share for the stored evaluation figures (the stored model is trained on the rest), and
+#: the least examples to hold any out.
 HOLDOUT_EVERY = 5
 MIN_EVAL_EXAMPLES = 30
 TOP = 3
@@ -489,30 +490,40 @@ def directory_examples(target: str) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate(make_router, texts: list[str], labels: list[str], weights: list[float]) -> dict:
-    """Hold out every ``HOLDOUT_EVERY``-th example of each label (labels with two or more), train on
-    the rest, and measure accuracy, macro-F1 and top-3 on the held-out part. ``{}`` when too few."""
-    if len(texts) < MIN_EVAL_EXAMPLES or len(set(labels)) < 2:
-        return {}
-    order = list(range(len(texts)))
-    random.Random(0).shuffle(order)
-    seen: Counter = Counter()
-    counts = Counter(labels)
-    test, train = [], []
-    for i in order:
-        label = labels[i]
-        seen[label] += 1
-        (test if counts[label] >= 2 and seen[label] % HOLDOUT_EVERY == 0 else train).append(i)
-    if not test or len({labels[i] for i in train}) < 2:
-        return {}
+def fit_evaluated(make_router, texts: list[str], labels: list[str], weights: list[float],
+                  corrections: list[bool] | None = None) -> tuple[object, dict]:
+    """Fit once and measure the very model that will be used: every ``HOLDOUT_EVERY``-th ordinary
+    example of each label (labels with two or more) is held out, the model is trained on the rest
+    (corrections always stay in training), and accuracy, macro-F1 and top-3 are measured on the
+    held-out part. With too few examples the model is trained on all of them and ``{}`` returned.
+    One fit instead of two: training time is what limits how much history a retraining can use."""
+    corrections = corrections or [False] * len(texts)
+    test: list[int] = []
+    train = list(range(len(texts)))
+    if len(texts) >= MIN_EVAL_EXAMPLES and len(set(labels)) >= 2:
+        order = list(range(len(texts)))
+        random.Random(0).shuffle(order)
+        seen: Counter = Counter()
+        counts = Counter(labels)
+        test, train = [], []
+        for i in order:
+            label = labels[i]
+            if not corrections[i]:
+                seen[label] += 1
+            held = not corrections[i] and counts[label] >= 2 and seen[label] % HOLDOUT_EVERY == 0
+            (test if held else train).append(i)
+        if len({labels[i] for i in train}) < 2:
+            test, train = [], list(range(len(texts)))
     router = make_router().fit([texts[i] for i in train], [labels[i] for i in train],
                                weights=[weights[i] for i in train])
+    if not test:
+        return router, {}
     started = time.perf_counter()
     ranked = router.predict([texts[i] for i in test], k=TOP)
     latency = (time.perf_counter() - started) / len(test)
     figures = score([labels[i] for i in test], [[label for label, _p in row] for row in ranked])
     figures.update(held_out=len(test), trained_on=len(train), predict_ms=round(latency * 1000, 3))
-    return figures
+    return router, figures
 
 
 def score(truth: list[str], ranked: list[list[str]]) -> dict:
@@ -582,8 +593,7 @@ def train(target: str, *, actor=None, activate: bool | None = False, now=None) -
         current = RouterModel.objects.filter(target=target, is_active=True).only("metrics").first()
         if current is not None and current.metrics.get("fingerprint") == fingerprint:
             return Trained(None, _("训练数据没有变化，未生成新版本"))
-        metrics = evaluate(TextRouter, texts, labels, weights)
-        router = TextRouter().fit(texts, labels, weights=weights)
+        router, metrics = fit_evaluated(TextRouter, texts, labels, weights, [e.correction for e in examples])
         stamps = [e.at for e in examples]
         data_from, data_to = min(stamps), max(stamps)
         corrections = sum(e.correction for e in examples)
