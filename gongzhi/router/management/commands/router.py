@@ -78,7 +78,7 @@ class Command(BaseCommand):
             if m is None:
                 self.stdout.write(f"{item['target']}: no active model ({item['versions']} versions)")
                 continue
-            figures = ", ".join(f"{k}={m.metrics[k]}" for k in ("accuracy", "macro_f1", "top3") if k in m.metrics)
+            figures = ", ".join(f"{k}={m.metrics[k]}" for k in ("accuracy", "macro_f1", "top3", "held_out") if k in m.metrics)
             self.stdout.write(f"{item['target']}: {m} [{m.source}] since {m.activated_at:%Y-%m-%d %H:%M}, "
                               f"{m.examples} examples; {figures or 'no held-out figures'} "
                               f"({item['versions']} versions)")
