@@ -1,87 +1,11 @@
 """Fixtures for smart dispatch: a small directory with departments in street A, helpers that make
 closed and corrected cases, and the router's per-process caches emptied around each test.
-
-If the machine-learning core (``gongzhi.router.textmodel``) is not importable, a tiny stand-in with
-the same interface is put in its place for these tests only.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import math
-import sys
-import types
-from collections import Counter, defaultdict
-
 import pytest
 from django.utils import timezone
-
-
-def _standin_module() -> types.ModuleType:  # pragma: no cover - only without the real core
-    def grams(text: str) -> list[str]:
-        chars = [c for c in (text or "") if not c.isspace()]
-        return chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]
-
-    class TextRouter:
-        def __init__(self):
-            self.counts, self.totals, self.prior = {}, {}, {}
-
-        def fit(self, texts, labels, weights=None):
-            weights = weights or [1.0] * len(texts)
-            counts, prior = defaultdict(Counter), Counter()
-            for text, label, w in zip(texts, labels, weights, strict=True):
-                prior[label] += w
-                for g in grams(text):
-                    counts[label][g] += w
-            self.counts = {k: dict(v) for k, v in counts.items()}
-            self.totals = {k: sum(v.values()) for k, v in counts.items()}
-            self.prior = dict(prior)
-            return self
-
-        def _scores(self, text):
-            vocab = len({g for c in self.counts.values() for g in c}) + 1
-            out = {}
-            for label, c in self.counts.items():
-                s = math.log(self.prior[label])
-                for g in grams(text):
-                    s += math.log((c.get(g, 0) + 0.1) / (self.totals[label] + 0.1 * vocab))
-                out[label] = s
-            top = max(out.values())
-            z = sum(math.exp(v - top) for v in out.values())
-            return {k: math.exp(v - top) / z for k, v in out.items()}
-
-        def predict(self, texts, k=3):
-            return [sorted(self._scores(t).items(), key=lambda kv: -kv[1])[:k] for t in texts]
-
-        def explain(self, text, label, n=6):
-            c = self.counts.get(label, {})
-            return [g for g, _ in sorted(((g, c.get(g, 0)) for g in set(grams(text)) if len(g) == 2),
-                                         key=lambda kv: -kv[1]) if _ > 0][:n]
-
-        def dumps(self):
-            return json.dumps([self.counts, self.totals, self.prior]).encode()
-
-        @classmethod
-        def loads(cls, data):
-            router = cls()
-            router.counts, router.totals, router.prior = json.loads(bytes(data).decode())
-            return router
-
-        @classmethod
-        def from_directory(cls, pairs):
-            return cls().fit([t for _l, t in pairs], [label for label, _t in pairs])
-
-    module = types.ModuleType("gongzhi.router.textmodel")
-    module.TextRouter = TextRouter
-    module.normalize = lambda text: text
-    return module
-
-
-try:
-    importlib.import_module("gongzhi.router.textmodel")
-except ImportError:  # pragma: no cover
-    sys.modules["gongzhi.router.textmodel"] = _standin_module()
 
 
 @pytest.fixture(autouse=True)
