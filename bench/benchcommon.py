@@ -29,6 +29,21 @@ ROUTED_TO = "fhl-enforcement"  # 凤凰岭综合执法中队
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def pin_to_one_cpu() -> int | None:
+    """Pin this process to one CPU (single-core figures); returns it, or None where not possible."""
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return cpu
+    except (AttributeError, OSError):
+        return None
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

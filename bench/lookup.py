@@ -48,9 +48,9 @@ import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
+from benchcommon import pin_to_one_cpu, rss_bytes  # noqa: E402
 
 TARGET_SINGLE_PER_S = 100_000
 
@@ -63,20 +63,6 @@ DISTRICT_STREETS = (2, 5)  # streets per district (x, y)
 MARGIN = 4  # grids of city margin around the lattice (inside the city, in no district)
 METRES_PER_DEGREE = 111_320.0
 OUTSIDE_SHARE = 0.05  # share of random points drawn over a wider box (margin and outside the city)
-
-
-def pin_to_one_cpu() -> int | None:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return cpu
-    except (AttributeError, OSError):
-        return None
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def lattice(nx: int, ny: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

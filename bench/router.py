@@ -37,26 +37,12 @@ from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 import numpy as np  # noqa: E402
+from benchcommon import pin_to_one_cpu, rss_bytes  # noqa: E402
 
 TARGET_TRAIN_S = 60.0
 TARGET_P99_MS = 10.0
 DATA = ROOT.parent / "shared" / "data"
-
-
-def pin_to_one_cpu() -> int | None:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return cpu
-    except (AttributeError, OSError):
-        return None
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def load(data: Path, min_class_size: int) -> tuple[list[str], list[str]]:
