@@ -56,6 +56,7 @@ def new_page(chromium, *, viewport: dict = PHONE, geolocation: dict | None = Non
     page = context.new_page()
     page.base = chromium.base
     page.csp_errors = chromium.csp_errors
+    page.js_errors = chromium.js_errors
     page.on("console", lambda m: "Content Security Policy" in m.text and chromium.csp_errors.append(m.text))
     page.on("pageerror", lambda error: chromium.js_errors.append(str(error)))
     return page

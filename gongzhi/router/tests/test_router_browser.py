@@ -4,21 +4,14 @@ suggested department. No page breaks the Content-Security-Policy."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
+from gongzhi.browser_testing import PHONE, browser_marks, phone_page
 from gongzhi.conftest import PASSWORD
 
 from .conftest import report
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"),
-]
-PHONE = {"width": 375, "height": 740}
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -35,37 +28,29 @@ def reported(world, routerdir):
     return {"case": case, "category": found.category[0], "department": found.department[0]}
 
 
-@pytest.fixture
-def browser(live_server, reported, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
+def test_the_dispatcher_accepts_a_suggestion_on_a_phone(live_server, reported, world, monkeypatch):
+    with phone_page(live_server, monkeypatch) as page:  # `reported` first (see gongzhi/browser_testing.py)
+        accept_the_suggestion(page, world, reported)
+        assert page.csp_errors == [] and page.js_errors == []
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        chromium.base = live_server.url
-        chromium.problems = []
-        yield chromium
-        chromium.close()
+    from gongzhi.cases.models import Case
+
+    case = Case.objects.get(number=reported["case"].number)
+    assert case.status == "dispatched" and case.department.code == reported["department"]["label"]
+    assert case.category.code == reported["category"]["label"]
 
 
-def test_the_dispatcher_accepts_a_suggestion_on_a_phone(browser, reported, world):
+def accept_the_suggestion(page, world, reported) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    page = context.new_page()
-    page.on("console", lambda m: "Content Security Policy" in m.text and browser.problems.append(m.text))
-    page.on("pageerror", lambda error: browser.problems.append(str(error)))
-    page.goto(browser.base + "/accounts/login/")
+    page.goto(page.base + "/accounts/login/")
     page.fill("#id_username", world.dispatcher.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit].primary")
-    page.wait_for_url(browser.base + "/")
+    page.wait_for_url(page.base + "/")
 
     number = reported["case"].number
-    page.goto(f"{browser.base}/cases/{number}/")
+    page.goto(f"{page.base}/cases/{number}/")
     card = page.locator("#router-suggestions")
     expect(card).to_be_visible()
     category, department = reported["category"], reported["department"]
@@ -79,16 +64,8 @@ def test_the_dispatcher_accepts_a_suggestion_on_a_phone(browser, reported, world
     assert box is not None and box["width"] <= PHONE["width"]  # fits the phone: no sideways scrolling
 
     card.locator("#router-accept").click()
-    page.wait_for_url(f"{browser.base}/cases/{number}/")
+    page.wait_for_url(f"{page.base}/cases/{number}/")
     assert department["name"] in page.locator(".messages li.success").inner_text()
     assert "已派遣" in page.locator(".casestate").inner_text()
     assert department["name"] in page.locator(".infocard").inner_text()
     expect(page.locator("#router-suggestions")).to_have_count(0)  # nothing left to file or dispatch
-    assert browser.problems == []
-    context.close()
-
-    from gongzhi.cases.models import Case
-
-    case = Case.objects.get(number=number)
-    assert case.status == "dispatched" and case.department.code == department["label"]
-    assert case.category.code == category["label"]
