@@ -1,9 +1,10 @@
 """The outbox: case events whose notifications are not written yet (``CaseEvent.notified_at`` null).
 
 A transition only writes its timeline row; the worker (``gongzhi worker``) claims unnotified events
-every ``NOTIFY_POLL_SECONDS`` and fans each one out (inbox rows, pending webhook deliveries, the
-email task), then marks it. So a report costs the reporter's request nothing for notifications,
-and an event committed while no worker runs is fanned out when one starts — nothing is lost.
+every ``NOTIFY_POLL_SECONDS`` and fans them out (inbox rows, pending webhook deliveries, the
+email task) — a claimed batch together, in a few statements — then marks them. So a report costs
+the reporter's request nothing for notifications, and an event committed while no worker runs is
+fanned out when one starts — nothing is lost.
 
 Claims use ``SELECT … FOR UPDATE SKIP LOCKED``: any number of workers share the outbox, and each
 event is fanned out by one of them (``fan_out`` is idempotent besides, should a worker die between
@@ -26,19 +27,29 @@ BATCH = 200
 
 
 def _fan_out_each(event_ids: list[int]) -> list[int]:
-    """Fan out each event in its own savepoint; returns the ids to mark as done.
+    """Fan out the events; returns the ids to mark as done.
 
-    A database error (a lock or statement timeout, a deadlock, the server going away) leaves the
-    event unmarked, so the next pass tries again; any other error (a bug, a broken template) is
-    logged and the event marked, so that one bad event cannot block the outbox for everyone.
+    All of them together first (``notify_case_events``: a few statements for the whole pass, in
+    one savepoint). Should that fail, each event again in its own savepoint: a database error (a
+    lock or statement timeout, a deadlock, the server going away) leaves the event unmarked, so the
+    next pass tries again; any other error (a bug, a broken template) is logged and the event
+    marked, so that one bad event cannot block the outbox for everyone.
     """
-    from .services import notify_case_event
+    from . import services
 
+    if len(event_ids) > 1:
+        try:
+            with transaction.atomic():
+                services.notify_case_events(event_ids)
+            return list(event_ids)
+        except Exception:
+            logger.warning("notifications for %d case events failed together; trying each alone", len(event_ids),
+                           exc_info=True)
     done = []
     for pk in event_ids:
         try:
             with transaction.atomic():
-                notify_case_event(pk)
+                services.notify_case_event(pk)
         except DatabaseError:
             logger.exception("notifications for case event %s failed; retried on the next pass", pk)
             continue

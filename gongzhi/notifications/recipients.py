@@ -10,7 +10,9 @@ sweeper to name the people a case is escalated to (督办).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterable, Iterator
 
 from gongzhi.areas.models import Area
 from gongzhi.cases.choices import Rating, Status
@@ -27,6 +29,31 @@ Group = Callable[[CaseEvent, Case], Iterable[int]]
 
 
 # --------------------------------------------------------------------------- people lookups
+
+#: While ``batch()`` is active: the people lookups' answers, so that a pass of the outbox asks the
+#: database once per department (or area) however many of its events concern it.
+_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar("gongzhi_recipients_memo", default=None)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Remember the people lookups for the length of one fan-out pass (a few hundred milliseconds
+    at most: a role or staff change made meanwhile applies from the next pass)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _remembered(key: tuple, load: Callable[[], list[int]]) -> list[int]:
+    memo = _memo.get()
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return list(memo[key])
+
 
 
 def area_chain(path: str) -> list[int]:
@@ -52,6 +79,10 @@ def command_center(path: str, *, top: int | None = None) -> list[int]:
     1 = the district under a city …). A case not yet located (empty path) belongs to the root-level
     center.
     """
+    return _remembered(("center", path, top), lambda: _command_center(path, top))
+
+
+def _command_center(path: str, top: int | None) -> list[int]:
     chain = area_chain(path)
     if not chain:
         roots = list(Area.objects.filter(parent__isnull=True).values_list("pk", flat=True))
@@ -81,19 +112,22 @@ def field_roles(path: str) -> list[int]:
     chain = area_chain(path)
     if not chain:
         return []
-    return sorted(set(Membership.objects.active()
-                      .filter(area_id__in=chain, role__code__in=FIELD_ROLES, user__is_active=True)
-                      .values_list("user_id", flat=True)))
+    return _remembered(("field", path), lambda: sorted(set(
+        Membership.objects.active().filter(area_id__in=chain, role__code__in=FIELD_ROLES, user__is_active=True)
+        .values_list("user_id", flat=True))))
 
 
 def department_staff(department_id: int | None, *, heads_only: bool = False) -> list[int]:
     """Everyone working for the department (or only its heads, ``Staff.is_head``)."""
     if department_id is None:
         return []
-    qs = Staff.objects.filter(department_id=department_id, department__is_active=True, user__is_active=True)
-    if heads_only:
-        qs = qs.filter(is_head=True)
-    return sorted(set(qs.values_list("user_id", flat=True)))
+
+    def load() -> list[int]:
+        qs = Staff.objects.filter(department_id=department_id, department__is_active=True, user__is_active=True)
+        if heads_only:
+            qs = qs.filter(is_head=True)
+        return sorted(set(qs.values_list("user_id", flat=True)))
+    return _remembered(("staff", department_id, heads_only), load)
 
 
 def department_heads(department_id: int | None) -> list[int]:
@@ -180,15 +214,25 @@ RULES: dict[str, tuple[Group, ...]] = {
 }
 
 
-def recipients_for(event: CaseEvent, case: Case | None = None) -> list[int]:
-    """User ids to notify of ``event``: the union of its groups, minus the actor, active users only."""
-    case = case or event.case
+def wanted_for(event: CaseEvent, case: Case) -> set[int]:
+    """The union of the event's groups, minus the actor (not yet filtered to active accounts)."""
     wanted: set[int] = set()
     for group in RULES.get(event.action, ()):
         wanted.update(group(event, case))
     wanted.discard(event.actor_id)
-    if not wanted:
-        return []
+    return wanted
+
+
+def active_users(user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` whose accounts are active (one query; none for an empty set)."""
+    user_ids = set(user_ids)
+    if not user_ids:
+        return set()
     from django.contrib.auth import get_user_model
 
-    return sorted(get_user_model().objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True))
+    return set(get_user_model().objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+
+
+def recipients_for(event: CaseEvent, case: Case | None = None) -> list[int]:
+    """User ids to notify of ``event``: the union of its groups, minus the actor, active users only."""
+    return sorted(active_users(wanted_for(event, case or event.case)))

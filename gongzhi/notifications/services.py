@@ -161,47 +161,81 @@ def fan_out(event_id: int) -> FanOut:
 
     Idempotent: running it twice for an event writes nothing the second time.
     """
-    event = (CaseEvent.objects.select_related("case", "case__category", "case__area", "case__department",
-                                              "department").defer("case__area__geometry")
-             .filter(pk=event_id).first())
-    if event is None:
-        return FanOut()
-    case = event.case
-    user_ids = recipients.recipients_for(event, case)
-    kind = event_kind(event)
+    return fan_out_events([event_id]).get(event_id, FanOut())
+
+
+def fan_out_events(event_ids: list[int]) -> dict[int, FanOut]:
+    """``fan_out`` for several committed events at once (the outbox's pass): the events in one
+    query, each department's or area's people once (``recipients.batch``), the active accounts in
+    one query, and every inbox row in one INSERT. Returns what was done per event id.
+
+    Idempotent like ``fan_out``; one transaction (or savepoint) for all: a failure writes nothing.
+    """
+    events = list(CaseEvent.objects.select_related("case", "case__category", "case__area", "case__department",
+                                                   "department").defer("case__area__geometry")
+                  .filter(pk__in=list(event_ids)).order_by("pk"))
+    if not events:
+        return {}
+    with recipients.batch():
+        wanted = {event.pk: recipients.wanted_for(event, event.case) for event in events}
+    active = recipients.active_users(set().union(*wanted.values()))
+    endpoints = active_endpoints()
+    emails = email_enabled()
+    results: dict[int, FanOut] = {}
+    rows: list[Notification] = []
+    webhooks = []  # (event, kind, user ids, title, body, url, endpoints)
     with translation.override(settings.LANGUAGE_CODE):
-        title, body = render(event, case)
-    url = case_url(case)
-    result = FanOut()
-    with transaction.atomic(savepoint=False):  # the outbox already gives each event its own savepoint
-        if user_ids:
-            # One row per (user, event) — the unique constraint drops a repeat (a second fan-out of the
-            # same event); sending mail claims each row, so a repeat never mails twice either.
-            rows = [Notification(user_id=u, case=case, event=event, kind=kind, title=title, body=body, url=url)
-                    for u in user_ids]
+        for event in events:
+            case = event.case
+            user_ids = sorted(wanted[event.pk] & active)
+            kind = event_kind(event)
+            title, body = render(event, case)
+            url = case_url(case)
+            result = results[event.pk] = FanOut()
+            if user_ids:
+                # One row per (user, event) — the unique constraint drops a repeat (a second fan-out of
+                # the same event); sending mail claims each row, so a repeat never mails twice either.
+                rows += [Notification(user_id=u, case=case, event=event, kind=kind, title=title, body=body, url=url)
+                         for u in user_ids]
+                result.notifications = len(user_ids)
+                result.emails_wanted = emails
+            subscribed = [e for e in endpoints if e.wants(kind) or e.wants(event.action)]
+            if subscribed:
+                webhooks.append((event, kind, user_ids, title, body, url, subscribed))
+    with transaction.atomic(savepoint=False):  # the outbox already gives each pass its own savepoint
+        if rows:
             Notification.objects.bulk_create(rows, ignore_conflicts=True)
-            result.notifications = len(rows)
-            result.emails_wanted = email_enabled()
-        endpoints = [e for e in active_endpoints()
-                     if e.wants(kind) or e.wants(event.action)]
-        if endpoints:
-            payload = event_payload(event, case, kind, user_ids, title=title, body=body, url=url)
-            done_endpoints = set(WebhookDelivery.objects.filter(event_id=event.pk).values_list("endpoint_id",
-                                                                                               flat=True))
-            now = timezone.now()
-            deliveries = [WebhookDelivery(endpoint=e, event_id=event.pk, kind=kind, payload=payload,
-                                          next_attempt_at=now) for e in endpoints if e.pk not in done_endpoints]
-            WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-            result.deliveries = len(deliveries)
-    return result
+        if webhooks:
+            _write_deliveries(webhooks, results)
+    return results
+
+
+def _write_deliveries(webhooks: list, results: dict[int, FanOut]) -> None:
+    """One pending delivery per subscribed endpoint and event, unless one exists already."""
+    event_ids = [event.pk for event, *_rest in webhooks]
+    done = set(WebhookDelivery.objects.filter(event_id__in=event_ids).values_list("event_id", "endpoint_id"))
+    people = {p.pk: p for p in get_user_model().objects.filter(
+        pk__in={u for _e, _k, user_ids, *_rest in webhooks for u in user_ids})}
+    now = timezone.now()
+    deliveries = []
+    for event, kind, user_ids, title, body, url, subscribed in webhooks:
+        payload = event_payload(event, event.case, kind, user_ids, title=title, body=body, url=url, people=people)
+        mine = [WebhookDelivery(endpoint=e, event_id=event.pk, kind=kind, payload=payload, next_attempt_at=now)
+                for e in subscribed if (event.pk, e.pk) not in done]
+        deliveries += mine
+        results[event.pk].deliveries = len(mine)
+    WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
 
 
 def event_payload(event: CaseEvent, case: Case, kind: str, user_ids: list[int], *, title: str, body: str,
-                  url: str) -> dict:
-    """The JSON a webhook receives: the event, the case, the message, and whom to tell."""
+                  url: str, people: dict | None = None) -> dict:
+    """The JSON a webhook receives: the event, the case, the message, and whom to tell.
+    ``people``: the users by id, when the caller has loaded them already."""
     from gongzhi.cases.services import ACTION_LABELS
 
-    people = get_user_model().objects.filter(pk__in=user_ids).order_by("pk")
+    if people is None:
+        people = {p.pk: p for p in get_user_model().objects.filter(pk__in=user_ids)}
+    people = [people[pk] for pk in sorted(user_ids) if pk in people]
     return {
         "kind": kind,
         "event": {
@@ -225,12 +259,18 @@ def event_payload(event: CaseEvent, case: Case, kind: str, user_ids: list[int], 
 
 def notify_case_event(event_id: int) -> FanOut:
     """After a case event commits: write the rows, then hand sending to the worker (if any)."""
+    return notify_case_events([event_id]).get(event_id, FanOut())
+
+
+def notify_case_events(event_ids: list[int]) -> dict[int, FanOut]:
+    """``notify_case_event`` for several events at once (the outbox's pass)."""
     from . import tasks
 
-    result = fan_out(event_id)
-    if result.deliveries or result.emails_wanted:
-        tasks.deliver_notifications.enqueue(event_id)
-    return result
+    results = fan_out_events(event_ids)
+    for event_id, result in results.items():
+        if result.deliveries or result.emails_wanted:
+            tasks.deliver_notifications.enqueue(event_id)
+    return results
 
 
 # --------------------------------------------------------------------------- sending (the worker)

@@ -35,14 +35,14 @@ def test_a_broken_event_does_not_block_the_outbox(world, directory, settings, mo
     first, second = CaseEvent.objects.order_by("pk")
     from gongzhi.notifications import services
 
-    real = services.notify_case_event
+    real = services.notify_case_events
 
-    def flaky(event_id):
-        if event_id == first.pk:
+    def flaky(event_ids):  # the pass fails as a whole, then each event is tried alone
+        if first.pk in event_ids:
             raise RuntimeError("template broken")
-        return real(event_id)
+        return real(event_ids)
 
-    monkeypatch.setattr(services, "notify_case_event", flaky)
+    monkeypatch.setattr(services, "notify_case_events", flaky)
     assert outbox.drain() == 2
     assert not Notification.objects.filter(event=first).exists()
     assert Notification.objects.filter(event=second).exists()
@@ -73,3 +73,43 @@ def test_a_database_error_leaves_the_event_for_the_next_pass(world, directory, s
     assert outbox.drain() == 0 and outbox.pending() == 1
     monkeypatch.setattr(services, "notify_case_event", real)
     assert outbox.drain() == 1 and Notification.objects.count() == 1
+
+
+def test_a_pass_fans_out_many_events_together_as_each_alone_would(world, directory, chain, settings, monkeypatch,
+                                                                   django_assert_max_num_queries):
+    """A pass writes, for a batch of events of several kinds, exactly what event-by-event fan-outs
+    would (inbox rows, one webhook delivery per subscribed endpoint, their recipients) — in a few
+    statements for the whole batch, not a few per event."""
+    from gongzhi.cases import services as case_services
+    from gongzhi.notifications import recipients, tasks
+    from gongzhi.notifications.models import WebhookDelivery, WebhookEndpoint
+
+    settings.NOTIFY_INLINE = False
+    enqueued = []
+    monkeypatch.setattr(tasks, "deliver_notifications", type("Task", (), {"enqueue": staticmethod(enqueued.append)}))
+    WebhookEndpoint.objects.create(name="短信网关", url="http://127.0.0.1:9/hook", event_kinds=["dispatch", "return"])
+    for i in range(4):
+        case, _created = intake.report_case(intake.Report(title=f"垃圾{i}", category=directory["garbage"],
+                                                          lon=100.05, lat=30.05), reporter=world.resident)
+        case_services.file_case(case, actor=world.dispatcher)
+        case = case_services.dispatch_case(case, actor=world.dispatcher, department=world.police_a)
+        if i % 2:
+            case_services.return_case(case, actor=world.handler, reason="不属于派出所职责")
+    events = list(CaseEvent.objects.filter(notified_at__isnull=True).order_by("pk"))
+    expected = {e.pk: recipients.recipients_for(e) for e in events}
+    assert {e.action for e in events} == {"report", "file", "dispatch", "return"} and len(events) == 14
+
+    with django_assert_max_num_queries(20):  # was ~6 per event
+        assert outbox.drain() == len(events)
+    written: dict[int, list[int]] = {}
+    for event_id, user_id in Notification.objects.values_list("event_id", "user_id"):
+        written.setdefault(event_id, []).append(user_id)
+    assert {k: sorted(v) for k, v in written.items()} == {k: v for k, v in expected.items() if v}
+    assert {e.action for e in events if expected[e.pk]} == {"report", "dispatch", "return"}  # file tells nobody
+    deliveries = {d.event_id: d for d in WebhookDelivery.objects.all()}
+    assert set(deliveries) == {e.pk for e in events if e.action in ("dispatch", "return")}
+    for event_id, delivery in deliveries.items():
+        assert [p["id"] for p in delivery.payload["recipients"]] == expected[event_id]
+    assert enqueued == sorted(deliveries)  # the sending task, once per event with something to send
+    assert outbox.pending() == 0
+    assert outbox.drain() == 0 and Notification.objects.count() == sum(len(v) for v in expected.values())
