@@ -248,7 +248,8 @@ def run_forever(stop: threading.Event, *, interval: float | None = None,
     """
     interval = sweep_seconds() if interval is None else interval
     jobs = list(jobs) if jobs else [lambda: sweep(should_stop=stop.is_set)]
-    logger.info("sweeper: started, a pass every %s s", interval)
+    name = threading.current_thread().name  # gongzhi-sweeper or gongzhi-outbox (run_worker)
+    logger.info("%s: started, a pass every %s s", name, interval)
     while not stop.is_set():
         for job in jobs:
             if stop.is_set():
@@ -256,10 +257,10 @@ def run_forever(stop: threading.Event, *, interval: float | None = None,
             try:
                 result = job()
                 if result:
-                    logger.info("sweeper: %s", result)
+                    logger.info("%s: %s", name, result)
             except Exception:
-                logger.exception("sweeper: a periodic job failed")
+                logger.exception("%s: a periodic job failed", name)
         connections.close_all()
         stop.wait(interval)
     connections.close_all()
-    logger.info("sweeper: stopped")
+    logger.info("%s: stopped", name)
