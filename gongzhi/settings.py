@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "gongzhi.cases",
     "gongzhi.notifications",
     "gongzhi.router",
+    "gongzhi.open311",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("hooks/", include("gongzhi.cases.hook_urls")),
     path("inbox/", include("gongzhi.notifications.urls")),
     path("router/", include("gongzhi.router.urls")),
+    path("open311/v2/", include("gongzhi.open311.urls")),  # Open311 GeoReport v2 (docs/api.md)
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),
