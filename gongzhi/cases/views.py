@@ -17,13 +17,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from gongzhi.areas import queries as area_queries
+from gongzhi.core import refcache
 from gongzhi.core.scoping import MAX_ID, jurisdiction
+from gongzhi.core.templatetags.gongzhi import lname
 from gongzhi.orgs.models import Department
 
 from . import photos, queries, routing, rules, services
@@ -149,6 +153,51 @@ def dispatch_departments(user) -> QuerySet[Department]:
     return Department.objects.visible_to(user).filter(is_active=True).order_by("kind", "name")
 
 
+FILTER_AREAS = 300  # areas above the grids offered in the queue's area filter
+
+
+def _options(rows) -> SafeString:
+    return format_html_join("", '<option value="{}">{}</option>', rows)
+
+
+def with_selected(options: str, value: int | None) -> SafeString:
+    """A cached ``<option>`` list with the option of ``value`` (an id) selected."""
+    if value:
+        options = options.replace(f'<option value="{int(value)}">', f'<option value="{int(value)}" selected>', 1)
+    return mark_safe(options)  # noqa: S308 (escaped by format_html_join; only an int was added)
+
+
+def filter_options(user) -> dict[str, SafeString]:
+    """The queue's ``<option>`` lists for categories (the active directory), areas above the grids
+    and departments of the viewer's jurisdiction, rendered once and kept in the per-process reference
+    cache (``core.refcache``) per language and jurisdiction.
+
+    Rendering some 250 categories and hundreds of areas was most of the page's CPU. A change of a
+    category, directory version, area, area level or department (all watched by ``refcache``)
+    clears them in this process; other processes see it within ``REFERENCE_CACHE_SECONDS``.
+    """
+    scope = jurisdiction(user)
+    lang = get_language() or ""
+
+    def categories():
+        return _options((c.pk, f"{c.code} {c.name}") for c in active_categories().only("pk", "code", "name"))
+
+    def areas():
+        qs = (area_queries.visible_areas(user).exclude(level__slug__in=("grid", "building"))
+              .only("pk", "name", "level__name", "level__name_en"))[:FILTER_AREAS]
+        return _options((a.pk, f"{a.name} · {lname(a.level)}") for a in qs)
+
+    def departments():
+        return _options((d.pk, lname(d)) for d in dispatch_departments(user).only("pk", "kind", "name", "name_en"))
+
+    return {
+        "categories": refcache.get(("queue-categories", lang), categories),
+        "areas": refcache.get(("queue-areas", lang, scope.everything, scope.paths), areas),
+        "departments": refcache.get(("queue-departments", lang, scope.everything, scope.paths,
+                                     scope.department_ids), departments),
+    }
+
+
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
@@ -164,11 +213,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         f.area = None
         qs = queries.queue(user, f)
     nav = subnav(user)
+    options = filter_options(user)
     return render(request, "cases/queue.html", {
         "f": f, "page": lookahead_page(request, qs), "query": _query_without_page(request),
-        "statuses": Status.choices, "sources": Source.choices, "categories": active_categories(),
-        "areas": area_queries.visible_areas(user).exclude(level__slug__in=("grid", "building")).defer("geometry")[:300],
-        "departments": dispatch_departments(user), "filtered": _has_filters(f),
+        "statuses": Status.choices, "sources": Source.choices,
+        "category_options": with_selected(options["categories"], f.category),
+        "area_options": with_selected(options["areas"], f.area),
+        "department_options": with_selected(options["departments"], f.department),
+        "dispatch_options": options["departments"], "filtered": _has_filters(f),
         "can_bulk": nav["is_command"], "sees_unlocated": scope.sees_unlocated, "nav": nav, "current": "queue",
     })
 

@@ -13,6 +13,10 @@ year, so each web or worker process keeps them in memory:
 
 Nothing here matters for correctness between processes beyond that delay: a deadline computed
 with the old office hours during those seconds is what it would have been a moment earlier.
+
+Values may also be small rendered fragments (the queue's filter options, per language and
+jurisdiction). Keys are bounded: past ``settings.REFERENCE_CACHE_MAX_ENTRIES`` (10,000) values, the
+expired ones and then the oldest are dropped.
 """
 
 from __future__ import annotations
@@ -47,8 +51,25 @@ def get(key: Any, load: Callable[[], T]) -> T:
     if hit is not None and hit[0] > now:
         return hit[1]
     value = load()
+    if hit is not None:
+        _values.pop(key, None)  # re-inserted last: the oldest values are the first ones
+    elif len(_values) >= getattr(settings, "REFERENCE_CACHE_MAX_ENTRIES", 10_000):
+        _make_room(now)
     _values[key] = (now + ttl, value)
     return value
+
+
+def _make_room(now: float) -> None:
+    """Drop the expired values, then the oldest ones until a tenth of the limit is free."""
+    limit = getattr(settings, "REFERENCE_CACHE_MAX_ENTRIES", 10_000)
+    with _lock:
+        items = list(_values.items())  # insertion order: oldest first
+        drop = [key for key, (expires, _value) in items if expires <= now]
+        room = len(items) - len(drop) - (limit - max(limit // 10, 1))
+        if room > 0:
+            drop += [key for key, (expires, _value) in items if expires > now][:room]
+        for key in drop:
+            _values.pop(key, None)
 
 
 def watch(models: Iterable[type]) -> None:
