@@ -24,6 +24,34 @@ def test_jurisdiction_is_the_union_of_role_and_department_subtrees(world):
     assert jurisdiction(world.admin).everything
 
 
+def test_the_one_statement_grants_match_the_orm(world, django_assert_num_queries):
+    """``jurisdiction`` reads memberships, departments and the departments' areas in one hand-written
+    statement: the same rows the ORM gives, including an inactive department (kept in
+    ``department_ids``, its areas not served) and an ended role (gone)."""
+    from gongzhi.core.scoping import _grants
+    from gongzhi.orgs.models import Role, Staff
+
+    user = world.handler
+    other = Department.objects.create(name="停用的部门", code="closed", is_active=False)
+    other.areas.add(world.street_b)
+    Staff.objects.create(user=user, department=other)
+    org_services.assign_role(actor=None, user=user, area=world.grid_b1, role=Role.objects.get(code="grid_worker"))
+    ended = org_services.assign_role(actor=None, user=user, area=world.street_b,
+                                     role=Role.objects.get(code="dispatcher"))
+    org_services.end_role(ended, actor=None)
+    for person in (user, world.worker, world.dispatcher, world.resident, world.outsider):
+        with django_assert_num_queries(1):
+            memberships, department_ids, served = _grants(person.pk)
+        expected = list(Membership.objects.active().filter(user=person).values_list(
+            "area__path", "role__code", "role__sees_subtree", "role__is_command_center"))
+        assert sorted(memberships) == sorted(expected)
+        assert department_ids == frozenset(Staff.objects.filter(user=person).values_list("department_id", flat=True))
+        assert sorted(served) == sorted(Area.objects.filter(departments__in=department_ids,
+                                                            departments__is_active=True).values_list("path", flat=True))
+    assert jurisdiction(user).department_ids == {world.police_a.pk, other.pk}
+    assert world.street_b.path not in jurisdiction(user).paths and world.grid_b1.path in jurisdiction(user).paths
+
+
 def test_visible_areas_per_actor(world):
     assert set(Area.objects.visible_to(world.dispatcher)) == set(world.areas_of_a())
     assert set(Area.objects.visible_to(world.worker)) == {world.grid_a1}
