@@ -38,6 +38,21 @@ def endpoint(methods: tuple[str, ...]):
         @csrf_exempt
         @functools.wraps(view)
         def inner(request: HttpRequest, *args, fmt: str, **kwargs) -> HttpResponse:
+            # Clients have no language switch: like /api/v1, they may ask for English with
+            # Accept-Language (the language cookie, when a browser has one, still wins).
+            from django.conf import settings
+            from django.utils import translation
+            from django.utils.cache import patch_vary_headers
+
+            lang = request.LANGUAGE_CODE if settings.LANGUAGE_COOKIE_NAME in request.COOKIES else None
+            lang = lang or translation.get_language_from_request(request)
+            with translation.override(lang):
+                response = answer(request, *args, fmt=fmt, **kwargs)
+            response["Content-Language"] = lang
+            patch_vary_headers(response, ("Accept-Language",))
+            return response
+
+        def answer(request: HttpRequest, *args, fmt: str, **kwargs) -> HttpResponse:
             if request.method not in methods:
                 response = formats.errors(fmt, 405, [(405, _("不支持 %(method)s 请求") % {
                     "method": request.method[:10]})])

@@ -17,10 +17,11 @@ pytestmark = pytest.mark.django_db
 FORMATS = ["json", "xml"]
 
 
-def post(client, keys, fmt="json", **data):
+def post(client, keys, fmt="json", HTTP_ACCEPT_LANGUAGE="zh-hans", **data):
     payload = {"api_key": keys.app_key, "service_code": "06010", "description": "路口垃圾堆积\n已经三天", **IN_A1}
     payload.update(data)
-    return client.post(f"{BASE}/requests.{fmt}", {k: v for k, v in payload.items() if v is not None})
+    return client.post(f"{BASE}/requests.{fmt}", {k: v for k, v in payload.items() if v is not None},
+                       HTTP_ACCEPT_LANGUAGE=HTTP_ACCEPT_LANGUAGE)
 
 
 # --------------------------------------------------------------------------- discovery and services
@@ -215,6 +216,12 @@ def test_hostile_posts_are_answered_as_the_spec_says(client, keys, fmt, data, st
     assert response.status_code == status, response.content
     assert set(error_codes(response)) == {str(status)}
     assert not Case.objects.exists()
+
+
+def test_errors_speak_english_when_asked(client, keys):
+    response = post(client, keys, api_key="wrong", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403 and response["Content-Language"] == "en"
+    assert post(client, keys, api_key="wrong")["Content-Language"] == "zh-hans"
 
 
 def test_several_problems_are_listed_at_once(client, keys):
