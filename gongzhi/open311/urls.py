@@ -18,9 +18,10 @@ class FormatConverter:
 
 
 class CodeConverter:
-    """A service code, case number or token: no slash, no dot (the dot starts the format)."""
+    """A service code, case number or token: no slash (a local category code may hold a dot: the
+    last ``.json``/``.xml`` is the format)."""
 
-    regex = "[^/.]{1,100}"
+    regex = "[^/]{1,100}"
 
     def to_python(self, value: str) -> str:
         return value

@@ -80,6 +80,38 @@ def test_a_service_definition_gives_the_extra_fields_as_attributes(client, direc
         assert [v.findtext("key") for v in attrs[1].findall("values/value")] == ["小汽车", "货车"]
 
 
+def test_a_local_code_with_a_dot_has_its_definition(client, directory):
+    from gongzhi.cases.models import Category
+
+    Category.objects.create(version=directory["version"], code="12345.01", name="噪音投诉", kind=Category.Kind.LOCAL)
+    response = client.get(f"{BASE}/services/12345.01.xml")
+    assert response.status_code == 200 and parse(response).findtext("service_code") == "12345.01"
+
+
+def test_get_requests_costs_a_fixed_number_of_queries(client, keys, django_assert_max_num_queries):
+    make(client, keys, 8)
+    for fmt in FORMATS:  # the cases (with category, department, area, link) and their public photos
+        with django_assert_max_num_queries(2):
+            assert client.get(f"{BASE}/requests.{fmt}").status_code == 200
+    with django_assert_max_num_queries(3):  # + the events' photos … and the events
+        assert len(client.get(f"{BASE}/servicerequestupdates.json").json()) == 8
+
+
+def test_the_admin_issues_a_key_once_and_stores_only_its_hash(client, world, directory):
+    client.force_login(world.admin)
+    response = client.post("/admin/open311/apiclient/add/", {"name": "网格通 App", "contact": "信息中心",
+                                                             "rate_limit": "600/m"}, follow=True)
+    assert response.status_code == 200
+    app = ApiClient.objects.get(name="网格通 App")
+    shown = [str(m) for m in response.context["messages"]]
+    raw = next(m for m in shown if "o311_" in m).split("<code>")[1].split("</code>")[0]
+    assert ApiClient.hash(raw) == app.key_digest and app.user.username == f"open311-{app.pk}"
+    assert raw not in str(ApiClient.objects.filter(pk=app.pk).values().get())
+    assert client.post("/admin/open311/apiclient/", {"action": "revoke", "_selected_action": [app.pk]}).status_code == 302
+    app.refresh_from_db()
+    assert app.revoked_at is not None
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_unknown_service_is_404(client, directory, fmt):
     response = client.get(f"{BASE}/services/99999.{fmt}")
