@@ -35,6 +35,10 @@ def test_the_whole_loop_through_open311(client, keys, world):
     queue = queries.queue(world.dispatcher, queries.QueueFilter(status=Status.REPORTED))
     assert case in queue
     assert case not in queries.queue(world.outsider, queries.QueueFilter())
+    client.force_login(world.dispatcher)
+    page = client.get("/cases/", {"status": "reported"})
+    assert page.status_code == 200 and number in page.content.decode()
+    client.logout()
 
     case = case_services.file_case(case, actor=world.dispatcher)
     case = case_services.dispatch_case(case, actor=world.dispatcher, department=world.police_a)
