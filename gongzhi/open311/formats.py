@@ -93,7 +93,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def to_json(data: Any) -> bytes:
-    return json.dumps(_jsonable(data), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # "replace": a lone surrogate (never valid UTF-8) can't make the answer fail
+    return json.dumps(_jsonable(data), ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 def respond(fmt: str, root: str, data: Any, *, status: int = 200) -> HttpResponse:

@@ -106,10 +106,13 @@ def window(start: datetime.datetime | None, end: datetime.datetime | None, *, no
     now = now or timezone.now()
     if start is None and end is None:
         return now - WINDOW, now
-    if start is None:
-        start = end - WINDOW
-    if end is None:
-        end = start + WINDOW
+    try:
+        if start is None:
+            start = end - WINDOW
+        if end is None:
+            end = start + WINDOW
+    except OverflowError:  # 0001-01-01 or 9999-12-31 and a window beyond the calendar
+        raise Open311Error.one(400, _("start_date 或 end_date 超出范围")) from None
     if end < start:
         raise Open311Error.one(400, _("end_date 早于 start_date"))
     if end - start > WINDOW:

@@ -463,7 +463,7 @@ def post_update(client: ApiClient, data: UpdateIn) -> tuple[ReceivedUpdate, bool
     try:
         with transaction.atomic():
             if status in ACCEPT_STATUSES:
-                if case.status == Status.DISPATCHED:
+                if case.status != Status.IN_PROGRESS:  # already on it: recorded, nothing to move
                     case = case_services.accept_case(case, actor=actor, note=description[:2000])
             elif status in HANDLE_STATUSES:
                 if case.status == Status.DISPATCHED:

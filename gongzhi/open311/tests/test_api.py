@@ -422,6 +422,9 @@ def test_get_requests_filters(client, keys, world):
     {"page_size": "5000"},
     {"page": "-1"},
     {"service_request_id": ",".join(str(i) for i in range(1001))},
+    {"end_date": "0001-01-01T00:00:00Z"},
+    {"start_date": "9999-12-31T23:59:59Z"},
+    {"start_date": "1" * 41},
 ])
 def test_bad_filters_are_400(client, directory, fmt, params):
     response = client.get(f"{BASE}/requests.{fmt}", params)

@@ -61,6 +61,7 @@ def test_the_whole_loop_through_open311(client, keys, world):
     handle = case.events.get(action="handle")
     assert handle.note == "已清运" and handle.actor == keys.police.user and handle.photos.count() == 1
     assert ReceivedUpdate.objects.filter(client=keys.police).count() == 2
+    assert update(client, keys, number, "p-4", "IN_PROGRESS", "").json()[0]["code"] == 409  # handled already
     # A department can't close: only the command center verifies.
     refused = update(client, keys, number, "p-3", "FIXED", "再报一次")
     assert refused.status_code == 400 and refused.json()[0]["code"] == 409
