@@ -182,6 +182,16 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
 ]
+# Single files of packages whose dist folder is mostly builds we don't serve (gongzhi/core/vendor.py).
+VENDOR_FILES = {
+    "vendor/echarts": (NODE_MODULES / "echarts" / "dist", ["echarts.min.js"]),
+    "vendor/leaflet-heat": (NODE_MODULES / "leaflet.heat" / "dist", ["leaflet-heat.js"]),
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "gongzhi.core.vendor.VendorFinder",
+]
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 STORAGES = {
     "default": {
