@@ -7,12 +7,15 @@ prefix, so the model faces many labels of very different sizes as a city's direc
 
 Measured with every thread pool capped at one thread and the process pinned to one CPU:
 
-- train: ``TextRouter().fit(texts, labels)`` wall time (including its internal calibration folds);
+- train: ``TextRouter().fit(texts, labels, names=...)`` (the labels' names: the agency or class
+  name), including its internal calibration fit, as process CPU time — the 2 cores of the
+  benchmark machine are shared, so wall time also counts the waiting for the CPU — and wall time;
 - size: ``dumps()`` bytes, ``loads()`` time;
 - latency: ``predict([text], k=3)`` one text at a time over ``--predict`` texts that were not
-  drawn for training (p50, p90, p99, max), and ``explain`` for the best label.
+  drawn for training (p50, p90, p99, max), as thread CPU time and wall time, and ``explain`` for
+  the best label.
 
-Prints one JSON object on stdout; targets: training < 60 s, one prediction p99 < 10 ms.
+Prints one JSON object on stdout; targets: training < 60 s CPU, one prediction p99 < 10 ms CPU.
 
     .venv/bin/python bench/router.py [--cases 10000 --predict 2000 --min-class-size 10]
 """
@@ -92,12 +95,14 @@ def main(argv=None) -> int:
     textmodel._tokenizer()  # jieba's dictionary: loaded once per process, not part of training
     gc.collect()
     rss0 = rss_bytes()
-    t0 = time.perf_counter()
-    router = TextRouter().fit(train_texts, train_labels)
+    names = {lab: lab.split("/", 1)[1] for lab in set(train_labels)}
+    t0, c0 = time.perf_counter(), time.process_time()
+    router = TextRouter().fit(train_texts, train_labels, names=names)
+    train_cpu_s = time.process_time() - c0
     train_s = time.perf_counter() - t0
     rss_train = rss_bytes() - rss0
-    print(f"trained on {args.cases:,} cases ({len(set(train_labels))} labels) in {train_s:.1f} s",
-          file=sys.stderr)
+    print(f"trained on {args.cases:,} cases ({len(set(train_labels))} labels) in {train_cpu_s:.1f} s CPU "
+          f"({train_s:.1f} s wall)", file=sys.stderr)
 
     t0 = time.perf_counter()
     blob = router.dumps()
@@ -109,21 +114,25 @@ def main(argv=None) -> int:
     held_texts = [texts[i] for i in held]
     for t in held_texts[:50]:  # warm-up
         router.predict([t], k=3)
-    lat, correct, top3 = [], 0, 0
+    lat, lat_cpu, correct, top3 = [], [], 0, 0
     for i, t in zip(held, held_texts, strict=True):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         row = router.predict([t], k=3)[0]
+        lat_cpu.append(time.thread_time() - c0)
         lat.append(time.perf_counter() - t0)
         correct += row[0][0] == labels[i]
         top3 += labels[i] in [lab for lab, _ in row]
     lat_ms = np.array(lat) * 1000
-    ex = []
+    lat_cpu_ms = np.array(lat_cpu) * 1000
+    ex, ex_cpu = [], []
     for t in held_texts[:300]:
         best = router.predict([t], k=1)[0][0][0]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         router.explain(t, best)
+        ex_cpu.append(time.thread_time() - c0)
         ex.append(time.perf_counter() - t0)
     ex_ms = np.array(ex) * 1000
+    ex_cpu_ms = np.array(ex_cpu) * 1000
 
     summary = {
         "benchmark": "router",
@@ -139,20 +148,26 @@ def main(argv=None) -> int:
         "text_chars": {"mean": round(float(lengths.mean()), 1), "p99": int(np.percentile(lengths, 99)),
                        "max": int(lengths.max())},
         "model": router.info,
+        "train_cpu_seconds": round(train_cpu_s, 2),
         "train_seconds": round(train_s, 2),
         "train_rss_mib": round(rss_train / 2**20, 1),
         "model_bytes": len(blob),
         "dumps_seconds": round(dumps_s, 3),
         "loads_seconds": round(loads_s, 3),
+        "predict_cpu_ms": {q: round(float(np.percentile(lat_cpu_ms, p)), 3)
+                           for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
+        | {"max": round(float(lat_cpu_ms.max()), 3), "n": len(lat)},
         "predict_ms": {q: round(float(np.percentile(lat_ms, p)), 3)
                        for q, p in (("p50", 50), ("p90", 90), ("p99", 99))} | {"max": round(float(lat_ms.max()), 3),
                                                                                  "n": len(lat)},
+        "explain_cpu_ms": {"p50": round(float(np.percentile(ex_cpu_ms, 50)), 3),
+                           "p99": round(float(np.percentile(ex_cpu_ms, 99)), 3)},
         "explain_ms": {"p50": round(float(np.percentile(ex_ms, 50)), 3),
                        "p99": round(float(np.percentile(ex_ms, 99)), 3)},
         "held_out_accuracy": round(correct / len(held), 4),
         "held_out_top3": round(top3 / len(held), 4),
-        "targets": {"train_seconds_lt": TARGET_TRAIN_S, "predict_p99_ms_lt": TARGET_P99_MS},
-        "meets_targets": bool(train_s < TARGET_TRAIN_S and np.percentile(lat_ms, 99) < TARGET_P99_MS),
+        "targets": {"train_cpu_seconds_lt": TARGET_TRAIN_S, "predict_cpu_p99_ms_lt": TARGET_P99_MS},
+        "meets_targets": bool(train_cpu_s < TARGET_TRAIN_S and np.percentile(lat_cpu_ms, 99) < TARGET_P99_MS),
     }
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     return 0

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -75,10 +76,63 @@ def test_loads_refuses_other_data_and_other_versions(router, monkeypatch):
     for bad in (b"", b"not a model", b"PK\x03\x04garbage", json.dumps({"format": "x"}).encode()):
         with pytest.raises(ValueError):
             TextRouter.loads(bad)
-    data = router.dumps()
-    monkeypatch.setattr(textmodel, "VERSION", textmodel.VERSION + 1)
+    monkeypatch.setattr(textmodel, "VERSION", max(textmodel.READABLE_VERSIONS) + 1)
+    data = router.dumps()  # a format from the future
+    monkeypatch.undo()
     with pytest.raises(ValueError, match="version"):
         TextRouter.loads(data)
+
+
+def _as_version_1(data: bytes) -> bytes:
+    """The same model written as format version 1 wrote it (no tokenisation settings, no names)."""
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    meta = json.loads(src.read("meta.json"))
+    meta["version"] = 1
+    for key in ("char_ngrams", "word_chars", "name_weight"):
+        meta.pop(key)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("meta.json", json.dumps(meta))
+        for name in src.namelist():
+            if name != "meta.json" and not name.startswith("names"):
+                z.writestr(name, src.read(name))
+    return out.getvalue()
+
+
+def test_a_version_1_model_still_loads_with_its_own_tokenisation(router):
+    old = TextRouter.loads(_as_version_1(router.dumps()))
+    assert old.char_ngrams == (1, 4) and old.word_chars == textmodel.FEATURE_CHARS and old.names.alpha == 0
+    assert old.predict(["楼下垃圾桶满了"])[0][0][0] == "垃圾"
+    assert TextRouter.loads(old.dumps()).char_ngrams == (1, 4)  # and is written back as it reads
+
+
+def test_label_names_help_a_label_with_few_examples_and_survive_dumps():
+    texts, labels = synthetic(25)
+    # one more label with few examples, all about one place; its name says where
+    texts += ["惠南镇这边垃圾没人收", "惠南镇路灯坏了", "惠南镇门口摆摊", "惠南镇施工噪音"]
+    labels += ["惠南镇人民政府"] * 4
+    names = {lab: lab for lab in labels}
+    router = TextRouter().fit(texts, labels, names=names)
+    assert router.names.alpha in textmodel.NAME_WEIGHTS and router.info["name_weight"] == router.names.alpha
+    match = router.names.match([Counter(textmodel.tokenize("惠南镇有人占道")[1])])
+    # 3 of the 11 grams of 惠南镇人民政府 (惠南, 南镇, 惠南镇); none of 垃圾
+    assert match[0, router.labels_.index("惠南镇人民政府")] > 0.25 and match[0, router.labels_.index("垃圾")] == 0
+    again = TextRouter.loads(router.dumps())
+    assert again.names.grams == router.names.grams and again.names.alpha == router.names.alpha
+    sample = ["惠南镇有人占道", "楼下垃圾桶满了"]
+    assert (again.predict_proba(sample) == router.predict_proba(sample)).all()
+    plain = TextRouter().fit(texts, labels)
+    assert plain.names.alpha == 0 and plain.info["name_weight"] == 0
+
+
+def test_negative_sampling_keeps_every_label(monkeypatch):
+    monkeypatch.setattr(textmodel, "NEG_MAX", 20)  # 100 examples: each label's SVM sees 20 of the others
+    texts, labels = synthetic(25)
+    router = TextRouter().fit(texts, labels)
+    best = router.predict(["楼下垃圾桶满了，臭味很大", "晚上路灯不亮", "工地施工噪音扰民"], k=3)
+    assert [row[0][0] for row in best] == ["垃圾", "路灯", "噪音"]
 
 
 def test_an_empty_model_predicts_nothing():
@@ -147,6 +201,8 @@ def test_evaluate_reports_every_figure_and_the_baseline():
         assert r["confusion"]["labels"] == sorted(TOPICS)
         assert sum(map(sum, r["confusion"]["matrix"])) == len(texts)
         assert r["train_seconds"]["mean"] > 0 and r["latency_ms"]["p99"] >= r["latency_ms"]["p50"] > 0
+        assert r["train_cpu_seconds"]["mean"] > 0 and r["latency_cpu_ms"]["p99"] >= r["latency_cpu_ms"]["p50"] >= 0
+    assert res["label_names"] is True
     with pytest.raises(EvaluationError, match="fewer examples than the 5 folds"):
         evaluate(texts + ["孤零零"], labels + ["孤儿"], folds=5)
     res = evaluate(texts + ["孤零零"], labels + ["孤儿"], folds=3, min_class_size=3)
@@ -172,6 +228,7 @@ def test_evaluate_command(tmp_path):
     path = write_csv(tmp_path / "tiny.csv", [(t[:4], t[4:], lab) for t, lab in zip(texts, labels, strict=True)])
     text = run("--data", path, "--text", "title,text", "--label", "label", "--folds", "3", "--baseline")
     assert "macro-F1" in text and "top-3 accuracy" in text and "baseline" in text and "latency p99 ms" in text
+    assert "latency p99 CPU ms" in text and "training CPU s" in text and "label names" in text
     assert "confusion matrix" in text
     data = json.loads(run("--data", path, "--text", "title,text", "--label", "label", "--folds", "3", "--json"))
     assert data["examples"] == len(texts) and "baseline" not in data and data["router"]["top3"] > 0.5
