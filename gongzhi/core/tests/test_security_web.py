@@ -68,6 +68,10 @@ SAMPLES = {"pk": 1, "number": "C1", "photo_id": 1, "kind": "public", "action": "
 #: Views that take POSTs without a CSRF token, and why.
 CSRF_EXEMPT = {
     "hooks:device_alert": "device webhook: no cookies, every body signed with HMAC (X-Gongzhi-Signature)",
+    # Open311 GeoReport v2 (gongzhi/open311): never reads the session; reads are public, writes carry
+    # a client's api_key (form field), so answers stay in the spec's error format for every method.
+    **{f"open311:{name}": "Open311: no session, writes keyed by api_key" for name in (
+        "discovery", "services", "service", "requests", "request", "token", "updates")},
 }
 
 
