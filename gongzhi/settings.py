@@ -306,6 +306,10 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gongzhi@localhost")
 # Device alert webhooks (/hooks/devices/<source>/): "camera=secret1,access=secret2" → {source: secret}.
 DEVICE_WEBHOOK_SECRETS = {k.strip(): v.strip() for k, _sep, v in (item.partition("=") for item in envlist("DEVICE_WEBHOOK_SECRETS")) if k.strip() and v.strip()}
+# Open311 (docs/api.md): the jurisdiction_id values this deployment answers to (empty: SITE_URL's host and
+# the top-level area codes), and the discovery document's contact (empty: DEFAULT_FROM_EMAIL).
+OPEN311_JURISDICTIONS = envlist("OPEN311_JURISDICTIONS")
+OPEN311_CONTACT = env("OPEN311_CONTACT")
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Uploads (docs/security.md#uploads): a form may carry at most the photos of one report, and a
