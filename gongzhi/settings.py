@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "gongzhi.notifications",
     "gongzhi.router",
     "gongzhi.open311",
+    "gongzhi.safety",
+    "gongzhi.appraisal",
 ]
 
 MIDDLEWARE = [
