@@ -4,7 +4,8 @@ Reads are keyless and public; ``POST requests`` and ``POST servicerequestupdates
 client's ``api_key`` (form field). These views never look at the web session (so CSRF does not
 apply: they are exempt, the key is the credential). Errors are the spec's list of
 ``{code, description}``: 404 unknown jurisdiction, service, request or token; 403 bad or missing
-key; 400 anything else (429 over a client's rate limit) — never a 500 for bad input.
+key; 400 anything else (429 over a client's rate limit; 503 with Retry-After while the database is
+unreachable, so a client retries instead of giving up) — never a 500 for bad input.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def endpoint(methods: tuple[str, ...]):
                 return formats.errors(fmt, 400, [(400, _("请求中含有无法保存的值"))])
             except DatabaseError:
                 logger.exception("open311: database unavailable")
-                return formats.errors(fmt, 400, [(503, _("暂时无法处理，请稍后重试"))])
+                response = formats.errors(fmt, 503, [(503, _("暂时无法处理，请稍后重试"))])
+                response["Retry-After"] = "30"  # the database is back within seconds (docs/reliability.md)
+                return response
 
         return inner
 
