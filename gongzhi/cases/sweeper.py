@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -243,8 +243,10 @@ def run_forever(stop: threading.Event, *, interval: float | None = None,
                 jobs: Sequence[Callable[[], object]] | None = None) -> None:
     """Run ``jobs`` (default: one sweep) every ``interval`` seconds until ``stop`` is set.
 
-    Each pass closes this thread's database connections at the end, so a long-lived loop never
-    holds a stale or broken connection. A failing job is logged and the loop goes on.
+    After each pass the thread's connections are closed when they are broken or older than
+    ``CONN_MAX_AGE`` (Django's ``close_old_connections``, as at the end of a request), so a
+    long-lived loop never holds a stale or broken connection and a 1-second loop (the outbox) does
+    not reconnect every second. A failing job is logged and the loop goes on.
     """
     interval = sweep_seconds() if interval is None else interval
     jobs = list(jobs) if jobs else [lambda: sweep(should_stop=stop.is_set)]
@@ -260,7 +262,7 @@ def run_forever(stop: threading.Event, *, interval: float | None = None,
                     logger.info("%s: %s", name, result)
             except Exception:
                 logger.exception("%s: a periodic job failed", name)
-        connections.close_all()
+        close_old_connections()
         stop.wait(interval)
     connections.close_all()
     logger.info("%s: stopped", name)
