@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "gongzhi.notifications",
     "gongzhi.router",
     "gongzhi.open311",
+    "gongzhi.evaluation",
     "gongzhi.safety",
     "gongzhi.appraisal",
 ]

@@ -1,0 +1,291 @@
+"""Reading the indicators — the Python interface other apps call (the wall screen, the monthly
+report). Dates are ``datetime.date`` in local time (``TIME_ZONE``), ``start`` and ``end`` both
+inclusive; months are given by any day of the month.
+
+``indicators(target=None, start, end, *, scheme=None) -> Figures``
+    ``target``: an ``Area`` (its whole subtree), a list of areas, a ``Department``, a ``User`` (the
+    person's own work: reports they made, cases they dispatched, handled, verified), or None (the
+    whole city). Whole months of areas and departments are read from the fact tables; other
+    ranges and persons are counted from the cases. ``Figures.counts``, ``.rates[code].percent``,
+    ``.score`` (0–100, Decimal, None without data), ``.as_dict()``.
+
+``monthly_ranking(month, level="street", within=None, *, scheme=None, viewer=None) -> list[RankRow]``
+    Areas of one level (``AreaLevel.slug``: district, street, community, grid) ranked by the
+    scheme's score, with the previous month's rank and score: ``RankRow(area, score, rank,
+    previous_rank, change, score_change, figures, previous_score)``. ``change`` > 0: moved up
+    (e.g. 5th → 2nd is +3); None when not ranked last month. ``within``: only areas under this
+    area; ``viewer``: only areas inside that user's jurisdiction. Ties share a rank (1, 2, 2, 4);
+    areas without enough cases come last, unranked.
+
+``department_ranking(month, within=None, *, scheme=None, viewer=None) -> list[RankRow]``
+    The same for departments (``RankRow.department``); ``within`` = departments serving there.
+
+``scheme_spec(scheme=None) -> scoring.Spec``: the default scheme (or one by code / instance).
+``DEFINITIONS`` (gongzhi.evaluation.definitions): each indicator's numerator, denominator, help text.
+
+Nothing here checks permissions beyond ``viewer``: views and the API decide who may ask what
+(``gongzhi.core.scoping``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from gongzhi.areas.models import Area
+from gongzhi.cases.models import CaseEvent
+
+from . import counting, scoring
+from .definitions import COUNTS, DEFINITIONS  # noqa: F401 (re-exported for callers)
+from .models import AreaMonth, MonthlyFact, RecountLog, Scheme
+from .scoring import Figures, Spec
+
+__all__ = ["DEFINITIONS", "Figures", "RankRow", "department_ranking", "indicators", "monthly_ranking",
+           "scheme_spec"]
+
+
+def scheme_spec(scheme=None) -> Spec:
+    """``scheme``: a Scheme, its code, a Spec, or None for the default scheme (every indicator with
+    equal weights when no scheme is marked default)."""
+    if isinstance(scheme, Spec):
+        return scheme
+    if isinstance(scheme, Scheme):
+        return Spec.from_scheme(scheme)
+    qs = Scheme.objects.prefetch_related("items")
+    row = qs.filter(code=scheme).first() if scheme else qs.filter(is_default=True).first()
+    if row is None:
+        if scheme:
+            raise Scheme.DoesNotExist(scheme)
+        return scoring.ALL
+    return Spec.from_scheme(row)
+
+
+def ensure_counted(months: list[datetime.date]) -> None:
+    """Count the months that have never been counted (a fresh install, a month long past)."""
+    from . import services
+
+    months = [counting.month_start(m) for m in months]
+    done = set(RecountLog.objects.filter(month__in=months).values_list("month", flat=True))
+    for month in months:
+        if month not in done:
+            services.recount_month(month)
+
+
+def _by_source(rows) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        source = row["source"] if isinstance(row, dict) else row.source
+        scoring.add(out.setdefault(source, {}), row)
+    return out
+
+
+def _sum_facts(qs) -> dict[str, dict[str, int]]:
+    from django.db.models import Sum
+
+    return _by_source(qs.order_by().values("source").annotate(**{n: Sum(n) for n in COUNTS}))
+
+
+def indicators(target=None, start: datetime.date | None = None, end: datetime.date | None = None, *,
+               scheme=None) -> Figures:
+    """The figures of ``target`` over [start, end] (default: this month so far). See the module doc."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from gongzhi.orgs.models import Department
+
+    today = timezone.localdate()
+    start = start or counting.month_start(today)
+    end = end or today
+    if end < start:
+        raise ValueError("end before start")
+    spec = scheme_spec(scheme)
+    if isinstance(target, get_user_model()):
+        return scoring.figures(person_counts(target, start, end), spec)
+    areas = [target] if isinstance(target, Area) else list(target) if isinstance(target, list | tuple) else None
+    department = target if isinstance(target, Department) else None
+    if counting.whole_months(start, end):
+        months = counting.months_between(start, end)
+        ensure_counted(months)
+        if department is not None:
+            return scoring.figures(_sum_facts(MonthlyFact.objects.filter(month__in=months, department=department)),
+                                   spec)
+        if areas is None:
+            return scoring.figures(_sum_facts(MonthlyFact.objects.filter(month__in=months)), spec)
+        return scoring.figures(_sum_facts(AreaMonth.objects.filter(month__in=months, area__in=_outermost(areas))),
+                               spec)
+    qs = counting.cohort(start, end)
+    if department is not None:
+        qs = qs.filter(department=department)
+    elif areas is not None:
+        q = Q()
+        for area in _outermost(areas):
+            q |= Q(area_path__startswith=area.path)
+        qs = qs.filter(q) if q else qs.none()
+    return scoring.figures(_by_source(counting.count_cases(qs, ("source",))), spec)
+
+
+def _outermost(areas) -> list[Area]:
+    """Drop areas inside another of the list (their cases are counted once)."""
+    areas = sorted({a.pk: a for a in areas}.values(), key=lambda a: len(a.path))
+    kept: list[Area] = []
+    for a in areas:
+        if not any(a.path.startswith(k.path) for k in kept):
+            kept.append(a)
+    return kept
+
+
+def person_counts(user, start: datetime.date, end: datetime.date) -> dict[str, dict[str, int]]:
+    """A person's (post's) counts: each indicator over the cases of the period where the person did
+    the step it measures — reports they made (有效上报率), cases they dispatched (准确派遣率, 响应率),
+    handled (按期处置率, 返工率, 结案率, 按期结案率, 解决率, 满意率) and verified (按时核查率)."""
+    base = counting.cohort(start, end)
+
+    def did(action: str):
+        return base.filter(pk__in=CaseEvent.objects.filter(actor=user, action=action).values("case_id"))
+
+    parts = {
+        "reported": (base.filter(reporter=user), ("cases", "reports", "valid")),
+        "dispatched": (did("dispatch"), ("dispatched", "dispatched_right", "filed", "responded")),
+        "handled": (did("handle"), ("handled", "handled_on_time", "reworked", "due_close", "closed", "closed_on_time",
+                                   "visit_resolved", "visit_unresolved", "visit_satisfied", "visit_basic",
+                                   "visit_unsatisfied", "rated_satisfied", "rated_basic", "rated_unsatisfied")),
+        "verified": (did("verify"), ("verified", "verified_on_time")),
+    }
+    out: dict[str, dict[str, int]] = {}
+    for qs, names in parts.values():
+        for row in counting.count_cases(qs, ("source",)):
+            bucket = out.setdefault(row["source"], dict.fromkeys(COUNTS, 0))
+            for n in names:
+                bucket[n] += row[n]
+    return out
+
+
+# --------------------------------------------------------------------------- rankings
+
+
+@dataclass
+class RankRow:
+    area: Area | None
+    score: Decimal | None
+    rank: int | None
+    previous_rank: int | None
+    change: int | None          # previous_rank − rank: +3 moved up three places
+    figures: Figures
+    previous_score: Decimal | None = None
+    score_change: Decimal | None = None
+    department: object | None = None
+
+    @property
+    def subject(self):
+        return self.area if self.area is not None else self.department
+
+    @property
+    def name(self) -> str:
+        return str(self.subject.name)
+
+    def as_dict(self) -> dict:
+        subject = self.subject
+        return {"id": subject.pk, "name": str(subject.name), "code": getattr(subject, "code", ""),
+                "score": None if self.score is None else str(self.score), "rank": self.rank,
+                "previous_rank": self.previous_rank, "change": self.change,
+                "previous_score": None if self.previous_score is None else str(self.previous_score),
+                "score_change": None if self.score_change is None else str(self.score_change),
+                "figures": self.figures.as_dict()}
+
+
+def _rank(scored: list[tuple[object, Figures]]) -> dict[int, int]:
+    """Competition ranking (1, 2, 2, 4) by score, highest first; unscored subjects get no rank."""
+    ordered = sorted((f.score_value, s.pk) for s, f in scored if f.score_value is not None)
+    ordered.reverse()
+    ranks: dict[int, int] = {}
+    previous, rank = None, 0
+    for i, (value, pk) in enumerate(ordered, 1):
+        if value != previous:
+            rank, previous = i, value
+        ranks[pk] = rank
+    return ranks
+
+
+def _rows(subjects, current: dict, before: dict, spec: Spec, **kind) -> list[RankRow]:
+    now = [(s, scoring.figures(current.get(s.pk, {}), spec)) for s in subjects]
+    then = [(s, scoring.figures(before.get(s.pk, {}), spec)) for s in subjects]
+    ranks, previous_ranks = _rank(now), _rank(then)
+    previous_score = {s.pk: f.score for s, f in then}
+    out = []
+    for subject, fig in now:
+        rank, prev = ranks.get(subject.pk), previous_ranks.get(subject.pk)
+        prev_score = previous_score[subject.pk]
+        out.append(RankRow(
+            area=subject if kind.get("areas") else None, department=None if kind.get("areas") else subject,
+            score=fig.score, rank=rank, previous_rank=prev,
+            change=(prev - rank) if rank is not None and prev is not None else None,
+            figures=fig, previous_score=prev_score,
+            score_change=(fig.score - prev_score) if fig.score is not None and prev_score is not None else None))
+    out.sort(key=lambda r: (r.rank is None, r.rank or 0, str(r.name)))
+    return out
+
+
+def monthly_ranking(month: datetime.date, level: str = "street", within: Area | None = None, *,
+                    scheme=None, viewer=None) -> list[RankRow]:
+    """Areas of ``level`` ranked for ``month`` with the change from the previous month."""
+    if level == "department":
+        return department_ranking(month, within, scheme=scheme, viewer=viewer)
+    month = counting.month_start(month)
+    before_month = counting.previous_month(month)
+    ensure_counted([before_month, month])
+    spec = scheme_spec(scheme)
+    areas = Area.objects.filter(level__slug=level)
+    if within is not None:
+        areas = areas.filter(path__startswith=within.path)
+    if viewer is not None:
+        areas = areas.visible_to(viewer)
+    areas = list(areas.order_by("path"))
+    ids = [a.pk for a in areas]
+    current: dict[int, dict] = {}
+    before: dict[int, dict] = {}
+    rows = AreaMonth.objects.filter(month__in=(month, before_month), area_id__in=ids).values(
+        "month", "area_id", "source", *COUNTS)
+    for row in rows:
+        target = current if row["month"] == month else before
+        scoring.add(target.setdefault(row["area_id"], {}).setdefault(row["source"], {}), row)
+    return _rows(areas, current, before, spec, areas=True)
+
+
+def department_ranking(month: datetime.date, within: Area | None = None, *, scheme=None,
+                       viewer=None) -> list[RankRow]:
+    """Departments ranked for ``month`` by the cases dispatched to each one — only those inside
+    ``within`` and the viewer's jurisdiction, so a street sees its departments' work in the street."""
+    from django.db.models import Sum
+
+    from gongzhi.core.scoping import jurisdiction
+    from gongzhi.orgs.models import Department
+
+    month = counting.month_start(month)
+    before_month = counting.previous_month(month)
+    ensure_counted([before_month, month])
+    spec = scheme_spec(scheme)
+    departments = Department.objects.filter(is_active=True)
+    if within is not None:
+        departments = departments.filter(areas__path__startswith=within.path).distinct()
+    if viewer is not None:
+        departments = departments.visible_to(viewer)
+    departments = list(departments.order_by("name"))
+    current: dict[int, dict] = {}
+    before: dict[int, dict] = {}
+    facts = MonthlyFact.objects.filter(month__in=(month, before_month), department__in=[d.pk for d in departments])
+    if within is not None:
+        facts = facts.filter(area_path__startswith=within.path)
+    scope = jurisdiction(viewer) if viewer is not None else None
+    if scope is not None and not scope.everything:
+        q = Q()
+        for path in scope.paths:
+            q |= Q(area_path__startswith=path)
+        facts = facts.filter(q) if scope.paths else facts.none()
+    rows = (facts.order_by().values("month", "department_id", "source").annotate(**{n: Sum(n) for n in COUNTS}))
+    for row in rows:
+        target = current if row["month"] == month else before
+        scoring.add(target.setdefault(row["department_id"], {}).setdefault(row["source"], {}), row)
+    return _rows(departments, current, before, spec)
