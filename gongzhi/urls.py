@@ -31,6 +31,8 @@ urlpatterns = [
     path("inbox/", include("gongzhi.notifications.urls")),
     path("router/", include("gongzhi.router.urls")),
     path("open311/v2/", include("gongzhi.open311.urls")),  # Open311 GeoReport v2 (docs/api.md)
+    path("safety/", include("gongzhi.safety.urls")),  # 平安等级 (docs/safety.md)
+    path("appraisal/", include("gongzhi.appraisal.urls")),  # 双向共评 (docs/appraisal.md)
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),

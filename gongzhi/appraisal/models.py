@@ -165,6 +165,9 @@ class Score(models.Model):
         verbose_name_plural = _("得分")
         constraints = [models.UniqueConstraint(fields=["sheet", "item"], name="appraisal_score_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.score}"
+
 
 class Selection(models.Model):
     """A "best family" style selection (最美家庭评选): nominate → vote → publish with a publicity period."""
@@ -248,3 +251,6 @@ class Vote(models.Model):
         verbose_name = _("投票")
         verbose_name_plural = _("投票")
         constraints = [models.UniqueConstraint(fields=["selection", "voter"], name="appraisal_one_vote_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.selection_id} · {self.nomination_id}"

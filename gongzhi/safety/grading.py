@@ -62,8 +62,8 @@ def _bands(spec, where: str, *, ascending: bool) -> list[Fraction]:
     if not isinstance(spec, dict) or not isinstance(spec.get("bands"), list) or len(spec["bands"]) != 4:
         raise ValidationError(_("%(where)s：需要 4 个分界值（绿/蓝/黄/红）") % {"where": where})
     bands = [_fraction(b, where) for b in spec["bands"]]
-    ordered = all(a <= b for a, b in zip(bands, bands[1:])) if ascending else all(
-        a >= b for a, b in zip(bands, bands[1:]))
+    ordered = all(a <= b for a, b in zip(bands, bands[1:], strict=False)) if ascending else all(
+        a >= b for a, b in zip(bands, bands[1:], strict=False))
     if not ordered:
         raise ValidationError(_("%(where)s：分界值应从绿到红依次递增（满意率依次递减）") % {"where": where})
     return bands

@@ -1,0 +1,38 @@
+"""Admin for 双向共评: read-only views of what the services wrote (changes go through the pages)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Nomination, Project, Selection, Sheet
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Project)
+class ProjectAdmin(ReadOnlyAdmin):
+    list_display = ("title", "area", "status", "created_at")
+
+
+@admin.register(Sheet)
+class SheetAdmin(ReadOnlyAdmin):
+    list_display = ("project", "scorer_name", "party", "total", "submitted_at")
+
+
+@admin.register(Selection)
+class SelectionAdmin(ReadOnlyAdmin):
+    list_display = ("title", "area", "status", "vote_closes_at", "publicity_ends_at")
+
+
+@admin.register(Nomination)
+class NominationAdmin(ReadOnlyAdmin):
+    list_display = ("name", "selection", "created_at")
