@@ -173,7 +173,9 @@ class Pagination(PageNumberPagination):
 
     def _items_count(self, queryset) -> int:
         if isinstance(queryset, QuerySet):
-            return queryset[: self.COUNT_LIMIT + 1].count()  # COUNT(*) over a LIMITed subquery
+            # COUNT(*) over a LIMITed subquery, unordered: any 10,001 rows will do, and an ordered
+            # subquery forces an ordered scan (a common-word search: 673 → 38 ms on 1,000,000 cases).
+            return queryset.order_by()[: self.COUNT_LIMIT + 1].count()
         return super()._items_count(queryset)
 
     def paginate_queryset(self, queryset, pagination, request, **params):
