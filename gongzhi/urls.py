@@ -13,6 +13,7 @@ from gongzhi.router.api import router as router_router
 api.add_router("/areas", areas_router)
 api.add_router("/cases", cases_router)
 api.add_router("/router", router_router)
+api.add_router("/evaluation", "gongzhi.evaluation.api.router")
 api.add_router("", orgs_router)
 
 admin.site.site_header = "共治 Gongzhi"
@@ -30,9 +31,11 @@ urlpatterns = [
     path("hooks/", include("gongzhi.cases.hook_urls")),
     path("inbox/", include("gongzhi.notifications.urls")),
     path("router/", include("gongzhi.router.urls")),
+    path("evaluation/", include("gongzhi.evaluation.urls")),
     path("open311/v2/", include("gongzhi.open311.urls")),  # Open311 GeoReport v2 (docs/api.md)
     path("safety/", include("gongzhi.safety.urls")),  # 平安等级 (docs/safety.md)
     path("appraisal/", include("gongzhi.appraisal.urls")),  # 双向共评 (docs/appraisal.md)
+    path("screen/", include("gongzhi.screen.urls")),  # 指挥大屏与月报 (docs/screen.md)
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),

@@ -1,0 +1,128 @@
+"""/api/v1/evaluation: indicators and the monthly ranking (read only; the read door decides the areas)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from gongzhi.areas.models import Area
+from gongzhi.core.api import errors
+from gongzhi.core.scoping import get_visible_or_404, jurisdiction
+
+from . import counting, queries
+from .models import Scheme
+
+router = Router(tags=["evaluation 考核评价"])
+
+
+class RateOut(Schema):
+    percent: str | None = Field(..., description="百分比，两位小数；没有可统计的案件时为 null")
+    numerator: str
+    denominator: int
+
+
+class FiguresOut(Schema):
+    score: str | None = Field(..., description="综合得分 0–100（按考核方案加权）")
+    cases: int
+    counts: dict[str, int]
+    rates: dict[str, RateOut]
+
+
+class IndicatorsOut(Schema):
+    area: int | None
+    start: datetime.date
+    end: datetime.date
+    scheme: str
+    figures: FiguresOut
+
+
+class RankRowOut(Schema):
+    id: int
+    name: str
+    code: str | None
+    score: str | None
+    rank: int | None
+    previous_rank: int | None
+    change: int | None = Field(..., description="名次变化：上月名次 − 本月名次，正数为上升")
+    previous_score: str | None
+    score_change: str | None
+    figures: FiguresOut
+
+
+class RankingOut(Schema):
+    month: str
+    level: str
+    scheme: str
+    rows: list[RankRowOut]
+
+
+class IndicatorsQuery(Schema):
+    area: int | None = Field(None, description="区域 id（含下级）；不填为本人管辖的第一个区域")
+    start: datetime.date | None = Field(None, description="起始日期（含），默认本月 1 日")
+    end: datetime.date | None = Field(None, description="结束日期（含），默认今天")
+    scheme: str | None = Field(None, max_length=40, description="考核方案代码，默认为默认方案")
+
+
+class RankingQuery(Schema):
+    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM，默认上月")
+    level: str = Field("street", description="district、street、community、grid 或 department")
+    scheme: str | None = Field(None, max_length=40)
+
+
+def _require_scope(user) -> None:
+    if jurisdiction(user).empty:
+        raise PermissionDenied(_("只有有管辖区域的人员可以查看考核指标"))
+
+
+def _spec(code: str | None):
+    try:
+        return queries.scheme_spec(code)
+    except Scheme.DoesNotExist:
+        raise ValidationError({"scheme": [_("没有这个考核方案")]}) from None
+
+
+@router.get("/indicators", response={200: IndicatorsOut, **errors(400, 403, 404)})
+def indicators(request, q: Query[IndicatorsQuery]):
+    """The figures of one area (its subtree) over [start, end]: counts, each indicator's rate, the
+    scheme's score. Definitions: docs/indicators.md."""
+    user = request.user
+    _require_scope(user)
+    from django.utils import timezone
+
+    if q.area is not None:
+        area = get_visible_or_404(Area.objects.all(), user, pk=q.area)
+    else:
+        scope = jurisdiction(user)
+        area = (Area.objects.filter(parent__isnull=True).order_by("path").first() if scope.everything
+                else Area.objects.filter(path__in=scope.paths).order_by("path").first())
+    today = timezone.localdate()
+    start = q.start or counting.month_start(today)
+    end = q.end or today
+    if end < start or (end - start).days > 366 * 3:
+        raise ValidationError({"end": [_("结束日期须不早于起始日期，且跨度不超过三年")]})
+    spec = _spec(q.scheme)
+    figures = queries.indicators(area, start, end, scheme=spec)
+    return {"area": area.pk if area else None, "start": start, "end": end, "scheme": spec.code,
+            "figures": figures.as_dict()}
+
+
+@router.get("/ranking", response={200: RankingOut, **errors(400, 403)})
+def ranking(request, q: Query[RankingQuery]):
+    """The monthly ranking of one level's areas (or departments) inside the caller's jurisdiction,
+    with the change from the previous month."""
+    from django.utils import timezone
+
+    from .views import RANK_LEVELS, parse_month
+
+    user = request.user
+    _require_scope(user)
+    if q.level not in (*RANK_LEVELS, "department"):
+        raise ValidationError({"level": [_("层级须为 district、street、community、grid 或 department")]})
+    default = counting.previous_month(counting.month_start(timezone.localdate()))
+    month = parse_month(q.month, default) if q.month else default
+    spec = _spec(q.scheme)
+    rows = queries.monthly_ranking(month, q.level, scheme=spec, viewer=user)
+    return {"month": f"{month:%Y-%m}", "level": q.level, "scheme": spec.code, "rows": [r.as_dict() for r in rows]}
