@@ -139,11 +139,10 @@ def _apply(grade: Grade, figures: grading.Figures, scheme: GradingScheme) -> Non
 
 
 @transaction.atomic
-def record_figures(police_area: PoliceArea, month, *, actor, values: dict, source: str = "form",
-                   check_permission: bool = True) -> Grade:
+def record_figures(police_area: PoliceArea, month, *, actor, values: dict, source: str = "form") -> Grade:
     """Enter (or correct) a month's figures; the grade is computed with the active scheme and stays a
     draft until published. A published month is refused (Conflict)."""
-    if check_permission and not rules.can_enter(actor, police_area):
+    if not rules.can_enter(actor, police_area):
         raise PermissionDenied(_("您不能填报该辖区的数据"))
     month = parse_month(month)
     if month > timezone.localdate().replace(day=1):
