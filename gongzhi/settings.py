@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "gongzhi.evaluation",
     "gongzhi.safety",
     "gongzhi.appraisal",
+    "gongzhi.premises",
+    "gongzhi.checklists",
+    "gongzhi.screen",
 ]
 
 MIDDLEWARE = [
