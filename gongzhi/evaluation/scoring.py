@@ -87,7 +87,8 @@ class Rate:
 @dataclass
 class Figures:
     """The figures of one subject over one period: the counts (every source together, after the
-    scheme's choices), each indicator's rate, and the weighted score (0–100, None without data)."""
+    scheme's choices), every indicator's rate (the scheme's first), and the scheme's weighted score
+    (0–100, None without data)."""
 
     counts: dict[str, int]
     rates: dict[str, Rate] = field(default_factory=dict)
@@ -132,9 +133,12 @@ def figures(by_source: dict[str, dict[str, int]], spec: Spec = ALL) -> Figures:
         total = derive({}, use_rating=spec.use_rating, due_to_close=spec.due_to_close)
     rates: dict[str, Rate] = {}
     weighted, weights = Fraction(0), Fraction(0)
-    for item in spec.items:
-        d = DEFINITIONS[item.indicator]
-        if item.sources:
+    items = {i.indicator: i for i in spec.items}
+    # Every indicator's rate (the scheme's sources where it names the indicator); the score: the scheme's.
+    for code in [*items, *(c for c in DEFINITIONS if c not in items)]:
+        d = DEFINITIONS[code]
+        item = items.get(code)
+        if item is not None and item.sources:
             c = derive({}, use_rating=spec.use_rating, due_to_close=spec.due_to_close)
             for s in item.sources:
                 for k, v in derived.get(s, {}).items():
@@ -142,13 +146,13 @@ def figures(by_source: dict[str, dict[str, int]], spec: Spec = ALL) -> Figures:
         else:
             c = total
         den = sum(c[k] for k in d.denominator)
-        if item.indicator == Indicator.SATISFY:
+        if code == Indicator.SATISFY:
             num = Fraction(c["sat_satisfied"]) + spec.basic_weight * c["sat_basic"]
         else:
             num = Fraction(sum(c[k] for k in d.numerator))
         value = num / den if den else None
-        rates[item.indicator] = Rate(item.indicator, num, den, value)
-        if value is not None and item.weight:
+        rates[code] = Rate(code, num, den, value)
+        if item is not None and value is not None and item.weight:
             weighted += item.weight * ((1 - value) if d.lower_is_better else value)
             weights += item.weight
     score = weighted / weights if weights and total.get("cases", 0) >= spec.min_cases else None
