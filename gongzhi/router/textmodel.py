@@ -7,13 +7,16 @@ Pipeline (docs/router.md, "The model", says why):
 
 1. ``normalize``: NFKC (full-width → half-width), traditional → simplified (zhconv), lower case,
    emoji and control characters dropped, whitespace collapsed, at most 20,000 characters.
-2. Two blocks of features, each TF-IDF with sublinear TF and L2-normalised:
-   jieba words (uni- and bigrams) and character 1–4-grams (within runs of letters and digits, so no
-   n-gram spans punctuation). Digit runs become ``0`` (dates, phone and house numbers are noise).
+2. Two blocks of features, each TF-IDF with sublinear TF and L2-normalised: jieba words (uni- and
+   bigrams, from the first 500 characters) and character 1–3-grams (from the first 1,000, within
+   runs of letters and digits, so no n-gram spans punctuation). Digit runs become ``0`` (dates, phone
+   and house numbers are noise).
 3. A linear SVM (one-vs-rest, squared hinge, C = 0.5) with class-balanced example weights times the
-   caller's weights.
-4. Calibration: probabilities are a softmax of the decision scores divided by a temperature, the one
-   that minimises the log-loss of held-out scores (a model trained on two thirds scores the last).
+   caller's weights; each label's SVM sees at most ``NEG_MAX`` sampled examples of the other labels.
+4. Optionally, the label-name feature (``_Names``): how much of a label's name the text contains.
+5. Calibration: probabilities are a softmax of the decision scores (+ the name feature × its weight)
+   divided by a temperature; temperature and name weight minimise the log-loss of held-out scores
+   (a model trained on two thirds scores the last).
 
 ``dumps`` writes a zip of JSON + ``.npy`` arrays (no pickle: loading a model from the database
 never runs code), versioned by ``FORMAT``/``VERSION``.
