@@ -13,7 +13,16 @@ class FiguresForm(forms.Form):
     public_order = forms.IntegerField(label=_("治安案件（件）"), min_value=0)
     robbery_theft = forms.IntegerField(label=_("两抢一盗（件）"), min_value=0)
     fraud = forms.IntegerField(label=_("诈骗案件（件）"), min_value=0)
-    satisfaction = forms.DecimalField(label=_("群众满意率（%）"), min_value=0, max_value=100, decimal_places=2)
+    satisfaction = forms.DecimalField(label=_("群众满意率（%）"), min_value=0, max_value=100, decimal_places=2,
+                                      required=False, help_text=_("直接填百分数，或留空并填写下面的调查人数"))
+    surveyed = forms.IntegerField(label=_("满意度调查：受访人数"), min_value=1, required=False)
+    satisfied = forms.IntegerField(label=_("满意度调查：满意人数"), min_value=0, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("satisfaction") is None and (data.get("surveyed") is None or data.get("satisfied") is None):
+            raise forms.ValidationError(_("请填写满意率，或填写调查的受访人数和满意人数"))
+        return data
 
     def __init__(self, *args, areas=None, **kwargs):
         super().__init__(*args, **kwargs)

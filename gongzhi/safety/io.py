@@ -1,7 +1,8 @@
 """Monthly figures from an xlsx (one row per jurisdiction and month), ``areas.io``/``cases.hotline_io`` style.
 
 Columns (header row): 辖区编码, 月份, 刑事案件, 治安案件, 两抢一盗, 诈骗案件, 满意率 (English names
-accepted: code, month, criminal, public_order, robbery_theft, fraud, satisfaction). Every row is
+accepted: code, month, criminal, public_order, robbery_theft, fraud, satisfaction), and optionally
+受访人数 and 满意人数 (surveyed, satisfied) for a row whose 满意率 is left empty. Every row is
 checked first (the jurisdiction exists and the user may enter it, the month is valid and not yet
 published, the figures are numbers); nothing is written unless every row is good and ``commit`` is
 set, and then everything is written in one transaction through ``services.record_figures``.
@@ -25,7 +26,9 @@ from .models import Grade, GradingScheme, PoliceArea
 
 COLUMNS = {"辖区编码": "code", "月份": "month", "刑事案件": "criminal", "治安案件": "public_order",
            "两抢一盗": "robbery_theft", "诈骗案件": "fraud", "满意率": "satisfaction"}
-HEADERS = {value: key for key, value in COLUMNS.items()}
+#: optional: a survey's counts instead of the percentage (满意率 left empty)
+SURVEY_COLUMNS = {"受访人数": "surveyed", "满意人数": "satisfied"}
+HEADERS = {value: key for key, value in {**COLUMNS, **SURVEY_COLUMNS}.items()}
 MAX_ROWS = 5000
 
 
@@ -89,7 +92,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict]]:
         positions: dict[str, int] = {}
         for i, value in enumerate(header):
             name = _text(value)
-            name = COLUMNS.get(name, name if name in HEADERS else "")
+            name = COLUMNS.get(name) or SURVEY_COLUMNS.get(name) or (name if name in HEADERS else "")
             if name and name not in positions:
                 positions[name] = i
         missing = [HEADERS[c] for c in COLUMNS.values() if c not in positions]
@@ -126,7 +129,7 @@ def _check(number: int, given: dict, actor, areas: dict[str, PoliceArea], seen: 
     except ValidationError as exc:
         errors.append(RowError(number, "月份", exc.messages[0]))
     row.values = {k: _text(given.get(k)) for k in ("criminal", "public_order", "robbery_theft", "fraud",
-                                                    "satisfaction")}
+                                                    "satisfaction", "surveyed", "satisfied")}
     try:
         figures = services.clean_figures(row.values, police_area.population if police_area else 0)
         if police_area is not None and scheme is not None:

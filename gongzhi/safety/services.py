@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -109,8 +109,34 @@ def _percent(value) -> Decimal:
     return number.quantize(Decimal("0.01"))
 
 
+def survey_satisfaction(surveyed, satisfied) -> Decimal:
+    """Satisfaction (%) from a survey: satisfied / surveyed × 100, rounded half up to 0.01."""
+    errors = {}
+    try:
+        surveyed = _count(surveyed, "surveyed")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        satisfied = _count(satisfied, "satisfied")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not errors and surveyed == 0:
+        errors["surveyed"] = [_("受访人数应大于 0")]
+    if not errors and satisfied > surveyed:
+        errors["satisfied"] = [_("满意人数不能多于受访人数")]
+    if errors:
+        raise ValidationError(errors)
+    return (Decimal(satisfied) * 100 / Decimal(surveyed)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _given(value) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
 def clean_figures(values: dict, population: int) -> grading.Figures:
-    """The four counts and satisfaction from user input, checked (errors keyed by field)."""
+    """The four counts and satisfaction from user input, checked (errors keyed by field).
+    Satisfaction is the percentage given, or — when ``surveyed`` and ``satisfied`` are given instead
+    — computed from the survey's counts."""
     errors: dict[str, list] = {}
     counts = {}
     for name in COUNT_INDICATORS:
@@ -119,12 +145,23 @@ def clean_figures(values: dict, population: int) -> grading.Figures:
         except ValidationError as exc:
             errors.update(exc.message_dict)
     try:
-        satisfaction = _percent(values.get("satisfaction"))
+        if not _given(values.get("satisfaction")) and (_given(values.get("surveyed"))
+                                                       or _given(values.get("satisfied"))):
+            satisfaction = survey_satisfaction(values.get("surveyed"), values.get("satisfied"))
+        else:
+            satisfaction = _percent(values.get("satisfaction"))
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     return grading.Figures(satisfaction=satisfaction, population=population, **counts)
+
+
+def _survey(values: dict) -> dict | None:
+    if _given(values.get("satisfaction")) or not _given(values.get("surveyed")):
+        return None
+    return {"surveyed": int(Decimal(str(values["surveyed"]).strip())),
+            "satisfied": int(Decimal(str(values["satisfied"]).strip()))}
 
 
 def _apply(grade: Grade, figures: grading.Figures, scheme: GradingScheme) -> None:
@@ -158,6 +195,9 @@ def record_figures(police_area: PoliceArea, month, *, actor, values: dict, sourc
     else:
         grade = Grade(police_area=police_area, month=month)
     _apply(grade, figures, scheme)
+    survey = _survey(values)
+    if survey:
+        grade.detail["survey"] = survey
     grade.source = source
     grade.save()
     after = {**grade.figures(), "level": grade.level, "scheme": grade.scheme_id}
@@ -183,7 +223,10 @@ def regrade_month(month, *, actor, scheme: GradingScheme | None = None) -> tuple
         before = {"level": grade.level, "scheme": grade.scheme_id}
         figures = grading.Figures(grade.criminal, grade.public_order, grade.robbery_theft, grade.fraud,
                                   grade.satisfaction, grade.population)
+        survey = grade.detail.get("survey")
         _apply(grade, figures, scheme)
+        if survey:
+            grade.detail["survey"] = survey
         grade.save()
         after = {"level": grade.level, "scheme": grade.scheme_id}
         _event(grade, actor, "regrade", data={"before": before, "after": after})

@@ -93,3 +93,13 @@ def test_the_template_has_the_header_row():
 
     sheet = load_workbook(io.BytesIO(safety_io.template_bytes())).active
     assert [c.value for c in sheet[1]] == HEADER
+
+
+def test_a_survey_can_stand_in_for_the_percentage(world, police):
+    data = xlsx(("pa-a", "2026-10", 0, 0, 0, 0, None, 200, 190), ("pa-b", "2026-10", 0, 0, 0, 0, None, 10, 11),
+                header=[*HEADER, "受访人数", "满意人数"])
+    report = safety_io.import_figures(data, actor=world.admin)
+    assert [(e.row, e.field) for e in report.errors] == [(3, "满意人数")]
+    data = xlsx(("pa-a", "2026-10", 0, 0, 0, 0, None, 200, 190), header=[*HEADER, "受访人数", "满意人数"])
+    assert safety_io.import_figures(data, actor=world.admin, commit=True).committed
+    assert str(Grade.objects.get().satisfaction) == "95.00"

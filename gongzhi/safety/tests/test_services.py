@@ -163,3 +163,16 @@ def test_month_grades_and_geojson_for_the_wall_screen(world, police):
     collection = queries.geojson(rows)
     feature = collection["features"][0]
     assert feature["properties"]["colour"] == "#c62828" and feature["geometry"]["type"] == "Polygon"
+
+
+def test_satisfaction_from_a_survey(world, police):
+    values = {**GREEN, "satisfaction": "", "surveyed": "300", "satisfied": "257"}
+    grade = services.record_figures(police[0], MONTH, actor=world.dispatcher, values=values)
+    assert str(grade.satisfaction) == "85.67"  # 257 / 300 = 85.666… → 85.67
+    assert grade.detail["survey"] == {"surveyed": 300, "satisfied": 257}
+    assert grade.detail["satisfaction"]["level"] == "yellow"
+    for surveyed, satisfied, field in [("0", "0", "surveyed"), ("10", "11", "satisfied"), ("x", "1", "surveyed")]:
+        with pytest.raises(ValidationError) as info:
+            services.record_figures(police[0], MONTH, actor=world.dispatcher,
+                                    values={**values, "surveyed": surveyed, "satisfied": satisfied})
+        assert field in info.value.message_dict

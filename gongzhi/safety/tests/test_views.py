@@ -92,3 +92,14 @@ def test_importing_on_the_page_dry_run_then_commit(world, police, login):
     assert "已导入" in upload(True) and Grade.objects.count() == 2
     page = client.post("/safety/import/", {"file": SimpleUploadedFile("f.xlsx", b"junk")}).content.decode()
     assert "不是有效的 xlsx" in page
+
+
+def test_the_form_takes_a_survey_instead_of_the_percentage(world, police, login):
+    client = login(world.dispatcher)
+    figures = {k: v for k, v in GREEN.items() if k != "satisfaction"}
+    response = client.post("/safety/enter/", {"police_area": police[0].pk, "month": "2026-10", **figures})
+    assert response.status_code == 200 and "受访人数和满意人数" in response.content.decode()
+    response = client.post("/safety/enter/", {"police_area": police[0].pk, "month": "2026-10", **figures,
+                                              "surveyed": "50", "satisfied": "49"})
+    assert response.status_code == 302 and str(Grade.objects.get().satisfaction) == "98.00"
+    assert "调查 50 人" in client.get(response["Location"]).content.decode()
