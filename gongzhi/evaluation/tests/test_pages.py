@@ -1,0 +1,65 @@
+"""The pages and the API: who sees what, the definitions as tooltips, bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import at, make_case
+
+
+@pytest.fixture
+def cases(world):
+    for grid in (world.grid_a1, world.grid_a2, world.grid_b1):
+        make_case(grid, created=at("2026-10-05"), rating="satisfied", department=world.police_a)
+        make_case(grid, created=at("2026-11-05"), rating="unsatisfied", department=world.police_a)
+
+
+@pytest.mark.django_db
+def test_the_indicators_page_shows_my_area_its_children_and_the_definitions(world, cases, login):
+    page = login(world.dispatcher).get("/evaluation/?month=2026-10").content.decode()
+    assert "东街道" in page and "东一社区" in page and "西街道" not in page
+    # each indicator's definition is the header's tooltip, and on the page for aria-describedby
+    assert re.search(r'<abbr title="响应率 = [^"]+" aria-describedby="def-response">响应率</abbr>', page)
+    assert 'id="def-response"' in page
+    assert "<script" not in page.split("<main", 1)[1] and "style=" not in page
+
+
+@pytest.mark.django_db
+def test_the_ranking_page_shows_arrows_and_only_my_areas(world, cases, login):
+    page = login(world.admin).get("/evaluation/ranking/?month=2026-11&level=street").content.decode()
+    assert "东街道" in page and "西街道" in page
+    assert "evaldown" in page or "evalup" in page or "持平" in page
+    mine = login(world.dispatcher).get("/evaluation/ranking/?month=2026-11").content.decode()
+    assert "东一社区" in mine and "西" not in re.sub(r"<option.*?</option>", "", mine)  # default: communities
+    assert login(world.outsider).get("/evaluation/ranking/?level=street").status_code == 200
+    assert login(world.resident).get("/evaluation/ranking/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_bad_input_gets_defaults_or_a_404_never_a_500(world, cases, login):
+    client = login(world.dispatcher)
+    for query in ("month=2026-13", "month=abc", "level=planet", "scheme=nope", "start=2026-10-05&end=2026-01-01",
+                  "start=bad&end=bad"):
+        assert client.get(f"/evaluation/ranking/?{query}").status_code == 200, query
+        assert client.get(f"/evaluation/?{query}").status_code == 200, query
+    assert client.get(f"/evaluation/?area={world.street_b.pk}").status_code == 404
+    assert client.get("/evaluation/?area=99999999999999999999").status_code == 404
+    assert client.get(f"/evaluation/?area={world.grid_a1.pk}&start=2026-10-03&end=2026-10-20").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_api_answers_within_the_jurisdiction(world, cases, login):
+    client = login(world.dispatcher)
+    body = client.get("/api/v1/evaluation/ranking?month=2026-11&level=grid").json()
+    assert [r["name"] for r in body["rows"]] == ["东一网格", "东二网格"] or \
+        sorted(r["name"] for r in body["rows"]) == ["东一网格", "东二网格"]
+    assert body["rows"][0]["previous_rank"] is not None
+    figures = client.get(f"/api/v1/evaluation/indicators?area={world.street_a.pk}&start=2026-10-01&end=2026-10-31").json()
+    assert figures["figures"]["cases"] == 2 and figures["scheme"] == "hotline-three-rates"
+    assert client.get(f"/api/v1/evaluation/indicators?area={world.street_b.pk}").status_code == 404
+    assert client.get("/api/v1/evaluation/ranking?level=planet").status_code == 400
+    assert client.get("/api/v1/evaluation/ranking?scheme=nope").status_code == 400
+    assert client.get("/api/v1/evaluation/indicators?start=2026-10-05&end=2026-10-01").status_code == 400
+    assert login(world.resident).get("/api/v1/evaluation/ranking").status_code == 403
