@@ -7,7 +7,7 @@ ancestors, found from the materialised path), in one transaction: readers see th
 new one. Idempotent: running it twice gives the same rows. The worker's periodic job
 (``recount_job``) re-counts the last ``EvaluationSettings.recount_months`` months every
 ``recount_minutes`` minutes — cases of those months are still moving — with a conditional UPDATE
-claim, so of several workers only one counts. Older months stay as they were last counted
+claim, so of several workers only one queues the task (``tasks.recount``). Older months stay as they were last counted
 (``gongzhi recount_indicators --months N`` or ``--all`` rewrites them).
 
 **Return visits.** ``draw_sample(month)`` tops up the month's sample of closed cases, per
@@ -123,16 +123,27 @@ def claim_recount(now=None) -> bool:
 
 
 def recount_job(now=None) -> str | None:
-    """The worker's periodic job (run_worker): when due and claimed, top up this month's and last
-    month's return-visit samples, then re-count the recent months."""
+    """The worker's periodic job (run_worker): when due and this worker wins the claim, queue the
+    recount (it runs in the task worker, not in the sweeper's thread)."""
     if not claim_recount(now):
         return None
+    from . import tasks
+
+    tasks.recount.enqueue()
+    return "evaluation: recount queued"
+
+
+def run_recount() -> str:
+    """What the queued task does: top up this month's and last month's return-visit samples, then
+    re-count the recent months."""
     this_month = counting.month_start(timezone.localdate())
     sampled = sum(len(draw_sample(m)) for m in (counting.previous_month(this_month), this_month))
     logs = recount_recent()
     EvaluationSettings.objects.filter(pk=1).update(last_recount_at=timezone.now())
-    return (f"evaluation: recounted {len(logs)} months ({sum(lg.cases for lg in logs)} cases, "
-            f"{sum(lg.seconds for lg in logs):.1f} s), {sampled} return visits drawn")
+    message = (f"evaluation: recounted {len(logs)} months ({sum(lg.cases for lg in logs)} cases, "
+               f"{sum(lg.seconds for lg in logs):.1f} s), {sampled} return visits drawn")
+    logger.info(message)
+    return message
 
 
 # --------------------------------------------------------------------------- return visits

@@ -62,7 +62,13 @@ def periodic_jobs(stop: threading.Event) -> list:
 
         return retrain_job()
 
-    return [deadlines, webhooks, audit_chain, router_retrain]
+    def evaluation_recount():
+        # Indicators: re-count the recent months' facts and top up the return-visit sample when due.
+        from gongzhi.evaluation.services import recount_job
+
+        return recount_job()
+
+    return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount]
 
 
 def outbox_job():
