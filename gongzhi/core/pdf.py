@@ -24,6 +24,7 @@ import functools
 import io
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -149,7 +150,7 @@ class Document:
         canvas.line(MARGIN, height - 11.5 * mm, width - MARGIN, height - 11.5 * mm)
         canvas.line(MARGIN, 12 * mm, width - MARGIN, 12 * mm)
         if self.generated_at is not None:
-            canvas.drawString(MARGIN, 8 * mm, f"生成时间 {self.generated_at:%Y-%m-%d %H:%M}")
+            canvas.drawString(MARGIN, 8 * mm, _("生成时间 %(at)s") % {"at": f"{self.generated_at:%Y-%m-%d %H:%M}"})
         canvas.restoreState()
 
     def build(self) -> bytes:
@@ -183,7 +184,8 @@ def _canvas_class():
                 width = self._pagesize[0]
                 self.setFont(FONT, 8)
                 self.setFillColor(colors.HexColor("#5d6676"))
-                self.drawRightString(width - MARGIN, 8 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
+                self.drawRightString(width - MARGIN, 8 * mm,
+                                     _("第 %(page)d 页 / 共 %(total)d 页") % {"page": self._pageNumber, "total": total})
                 super().showPage()
             super().save()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -241,7 +242,7 @@ def to_xlsx(report: Report) -> bytes:
     head_fill = PatternFill("solid", fgColor="EEF1F6")
 
     def sheet(title: str, header: list[str], rows: list[list], widths: list[int] | None = None):
-        ws = wb.create_sheet(title[:31])
+        ws = wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "·", title)[:31])
         ws.append(header)
         for cell in ws[1]:
             cell.font, cell.fill = bold, head_fill

@@ -122,3 +122,27 @@ def leader(world):
                                     display_name="领导甲")
     org_services.assign_role(actor=None, user=user, area=world.street_a, role=Role.objects.get(code="leader"))
     return user
+
+
+@pytest.fixture
+def grades(world):
+    """Published safety grades, this month and October 2026: 东城派出所辖区 (street A) green, 东港警务区
+    (street A) red, 西城派出所辖区 (street B) yellow."""
+    from decimal import Decimal
+
+    from gongzhi.safety.models import Grade, GradingScheme, PoliceArea
+
+    scheme = GradingScheme.objects.create(version=990, name="测试方案", rules={})
+    areas = []
+    for code, name, street in (("pa-1", "东城派出所辖区", world.street_a), ("pa-2", "东港警务区", world.street_a),
+                               ("pa-3", "西城派出所辖区", world.street_b)):
+        pa = PoliceArea.objects.create(code=code, name=name, population=50000)
+        pa.covers.add(street)
+        areas.append(pa)
+    months = {timezone.localdate().replace(day=1), datetime.date(2026, 10, 1)}
+    for month in months:
+        for pa, level, criminal in zip(areas, ("green", "red", "yellow"), (2, 17, 6), strict=True):
+            Grade.objects.create(police_area=pa, month=month, criminal=criminal, public_order=5, robbery_theft=1,
+                                 fraud=3, satisfaction=Decimal("91.50"), population=50000, level=level,
+                                 scheme=scheme, status=Grade.Status.PUBLISHED)
+    return areas

@@ -111,3 +111,12 @@ def test_the_outlines_for_the_map(login, world):
     data = login(world.dispatcher).get("/screen/areas.geojson").json()
     names = {f["properties"]["name"]: f["properties"]["role"] for f in data["features"]}
     assert names == {"东街道": "top", "东一社区": "child"}
+
+
+def test_the_safety_grades_of_the_street(login, world, today_cases, grades):
+    safety = figures(login(world.dispatcher))["safety"]
+    assert {row["code"]: row["count"] for row in safety["levels"]} == {
+        "green": 1, "blue": 0, "yellow": 0, "red": 1, "black": 0}
+    assert [row["name"] for row in safety["alerts"]] == ["东港警务区"]
+    city = figures(login(world.admin))["safety"]
+    assert sum(row["count"] for row in city["levels"]) == 3

@@ -48,7 +48,7 @@
       xAxis: { type: "category", data: hours, boundaryGap: false, axisLabel: { fontSize: Math.round(r * 0.7) } },
       yAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#1b3a68" } },
                axisLabel: { fontSize: Math.round(r * 0.7) } },
-      series: [{ type: "line", name: label("reports"), data: counts.by_hour, smooth: true, symbolSize: r * 0.35,
+      series: [{ type: "line", name: label("reports"), data: counts.by_hour, smooth: false, symbolSize: r * 0.35,
                  lineStyle: { width: r * 0.15, color: "#ffd54f" }, itemStyle: { color: "#ffd54f" },
                  areaStyle: { color: "rgba(255, 213, 79, 0.18)" } }]
     }));
@@ -86,10 +86,12 @@
     var r = rem();
     chart("chart-safety").setOption(base({
       legend: { orient: "vertical", right: 0, top: "middle", textStyle: { fontSize: Math.round(r * 0.7), color: "#dce6f5" },
-                itemWidth: r * 0.8, itemHeight: r * 0.6 },
+                itemWidth: r * 0.8, itemHeight: r * 0.6, data: levels.map(function (l) { return l.name; }) },
       series: [{ type: "pie", radius: ["45%", "78%"], center: ["35%", "52%"],
                  label: { show: true, formatter: "{c}", color: "#fff", fontSize: Math.round(r * 0.8) },
-                 data: levels.map(function (l) { return { name: l.name, value: l.count, itemStyle: { color: l.colour } }; }) }]
+                 data: levels.filter(function (l) { return l.count > 0; }).map(function (l) {
+                   return { name: l.name, value: l.count, itemStyle: { color: l.colour, borderColor: "#0a1830" } };
+                 }) }]
     }));
   }
 
