@@ -197,3 +197,15 @@ def test_the_aggregate_equals_a_full_recount_from_the_cases(world):
     assert via_facts.score == live.score
     by_dept = queries.indicators(world.police_a, OCT, OCT_END)
     assert by_dept.counts["cases"] == sum(1 for _ in counting.cohort(OCT, OCT_END).filter(department=world.police_a))
+
+
+def test_every_indicator_and_count_is_defined_in_the_docs():
+    from pathlib import Path
+
+    from gongzhi.evaluation.definitions import COUNTS, DEFINITIONS
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "indicators.md").read_text(encoding="utf-8")
+    for code in DEFINITIONS:
+        assert f"`{code}`" in doc, code
+    for name in COUNTS:
+        assert f"`{name}`" in doc or f"`{name.split('_')[0]}_*`" in doc, name
