@@ -487,11 +487,26 @@ def directory_examples(target: str) -> list[tuple[str, str]]:
     return sorted((code, texts[category_id]) for code, category_id in pairs)
 
 
+def label_names(target: str) -> dict[str, str]:
+    """label → name (a category's code → its name in the active directory; a department's code →
+    its name), for the model's label-name feature (textmodel ``_Names``)."""
+    from gongzhi.cases.directory import active_version
+    from gongzhi.cases.models import Category
+    from gongzhi.orgs.models import Department
+
+    if target == Target.CATEGORY:
+        version = active_version()
+        rows = Category.objects.filter(version=version).values_list("code", "name") if version else []
+    else:
+        rows = Department.objects.values_list("code", "name")
+    return dict(rows)
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
 def fit_evaluated(make_router, texts: list[str], labels: list[str], weights: list[float],
-                  corrections: list[bool] | None = None) -> tuple[object, dict]:
+                  corrections: list[bool] | None = None, names: dict[str, str] | None = None) -> tuple[object, dict]:
     """Fit once and measure the very model that will be used: every ``HOLDOUT_EVERY``-th ordinary
     example of each label (labels with two or more) is held out, the model is trained on the rest
     (corrections always stay in training), and accuracy, macro-F1 and top-3 are measured on the
@@ -515,7 +530,7 @@ def fit_evaluated(make_router, texts: list[str], labels: list[str], weights: lis
         if len({labels[i] for i in train}) < 2:
             test, train = [], list(range(len(texts)))
     router = make_router().fit([texts[i] for i in train], [labels[i] for i in train],
-                               weights=[weights[i] for i in train])
+                               weights=[weights[i] for i in train], names=names)
     if not test:
         return router, {}
     started = time.perf_counter()
@@ -593,7 +608,8 @@ def train(target: str, *, actor=None, activate: bool | None = False, now=None) -
         current = RouterModel.objects.filter(target=target, is_active=True).only("metrics").first()
         if current is not None and current.metrics.get("fingerprint") == fingerprint:
             return Trained(None, _("训练数据没有变化，未生成新版本"))
-        router, metrics = fit_evaluated(TextRouter, texts, labels, weights, [e.correction for e in examples])
+        router, metrics = fit_evaluated(TextRouter, texts, labels, weights, [e.correction for e in examples],
+                                        names=label_names(target))
         stamps = [e.at for e in examples]
         data_from, data_to = min(stamps), max(stamps)
         corrections = sum(e.correction for e in examples)

@@ -257,8 +257,6 @@ def test_the_prefilter_uses_the_index_on_postgresql(world, directory):
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN is read on PostgreSQL")
     import random
-    import time
-
     rng = random.Random(5)
     now = timezone.now()
     statuses = [Status.CLOSED] * 7 + [Status.REPORTED, Status.DISPATCHED, Status.IN_PROGRESS]
@@ -273,10 +271,8 @@ def test_the_prefilter_uses_the_index_on_postgresql(world, directory):
                                  "category": directory["garbage"]})
     plan = duplicates.candidates_query(probe, user=world.dispatcher, radius_m=200,
                                        window=datetime.timedelta(days=7)).explain()
-    assert "case_open_latlon" in plan, plan
-    started = time.perf_counter()
+    assert "case_open_latlon" in plan, plan  # the index, not a scan (speed is bench/'s job, not a timer's)
     duplicates.find_duplicates(probe, user=world.dispatcher)
-    assert time.perf_counter() - started < 1.0
 
 
 def test_now_is_the_default_time(world, directory):

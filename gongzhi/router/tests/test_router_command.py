@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -34,13 +33,11 @@ def test_a_bad_target_is_refused(world):
         run("train", "--target", "weather")
 
 
-def test_the_demo_leaves_a_model_active_and_is_fast(db):
+def test_the_demo_leaves_a_model_active(db):
     from gongzhi.cases.demo import build_demo_cases
     from gongzhi.core.demo import build_demo_city
 
     build_demo_city()
-    started = time.perf_counter()
     build_demo_cases()
-    assert time.perf_counter() - started < 10
     assert set(RouterModel.objects.filter(is_active=True).values_list("target", flat=True)) == {
         "category", "department"}
