@@ -30,6 +30,18 @@ def can_organise(user, area) -> bool:
     return scope.everything or scope.commands_path(area.path) or scope.holds_role_over(ORGANISER_ROLES, area.path)
 
 
+def organised_areas(user):
+    """The areas where this user may organise (for the creation forms): their command-center, 领导
+    and 社区书记 areas and everything under them."""
+    from gongzhi.areas.models import Area
+
+    scope = jurisdiction(user)
+    if scope.everything:
+        return Area.objects.all()
+    paths = [*scope.command_paths, *(p for code in ORGANISER_ROLES for p in scope.role_paths.get(code, ()))]
+    return Area.objects.under_paths(paths)
+
+
 def _require_organiser(actor, area) -> None:
     if not can_organise(actor, area):
         raise PermissionDenied(_("您不能组织该区域的评议"))

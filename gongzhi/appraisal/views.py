@@ -16,8 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core.scoping import get_visible_or_404
+from gongzhi.orgs.models import User
 
 from . import scoring, services
+from .forms import InviteForm, ProjectForm, SelectionForm
 from .models import Party, Project, Selection, Sheet, Vote
 
 
@@ -32,7 +34,86 @@ def index(request):
     return render(request, "appraisal/index.html", {
         "projects": Project.objects.visible_to(user).select_related("area")[:50],
         "selections": Selection.objects.visible_to(user).select_related("area")[:50],
+        "may_organise": services.organised_areas(user).exists(),
     })
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, _errors(exc))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_project(request):
+    areas = services.organised_areas(request.user).order_by("path")
+    if not areas.exists():
+        raise PermissionDenied(_("您不能组织评议"))
+    form = ProjectForm(request.POST or None, areas=areas)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.create_project(actor=request.user, area=data["area"], title=data["title"],
+                                              description=data["description"], items=data["items"],
+                                              weights=form.weights(), public=data["public"])
+        except PermissionDenied:
+            raise
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("项目已创建，邀请评议人后即可开始评分"))
+            return redirect("appraisal:project", pk=created.pk)
+    return render(request, "appraisal/new.html", {"form": form, "heading": _("新建评分项目")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_selection(request):
+    areas = services.organised_areas(request.user).order_by("path")
+    if not areas.exists():
+        raise PermissionDenied(_("您不能组织评议"))
+    form = SelectionForm(request.POST or None, areas=areas)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.create_selection(
+                actor=request.user, area=data["area"], title=data["title"], description=data["description"],
+                winners=data["winners"], publicity_days=data["publicity_days"], public=data["public"])
+        except PermissionDenied:
+            raise
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("评选已创建，现在可以推荐"))
+            return redirect("appraisal:selection", pk=created.pk)
+    return render(request, "appraisal/new.html", {"form": form, "heading": _("新建评选活动")})
+
+
+@login_required
+@require_POST
+def invite(request, pk: int):
+    project = _project(request, pk)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写评议人和评议方"))
+        return redirect("appraisal:project", pk=project.pk)
+    text = form.cleaned_data["person"].strip()
+    person = User.objects.filter(is_active=True).filter(username=text).first() or User.objects.filter(
+        is_active=True, phone=text).first()
+    try:
+        if person is None:
+            raise ValidationError(_("找不到用户“%(name)s”") % {"name": text})
+        services.invite_evaluator(project, actor=request.user, user=person, party=form.cleaned_data["party"])
+    except PermissionDenied:
+        raise
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, _("已邀请 %(name)s") % {"name": person})
+    return redirect("appraisal:project", pk=project.pk)
 
 
 def _project(request, pk) -> Project:
@@ -75,6 +156,8 @@ def project(request, pk: int):
         "percent": scoring.rounded(result.percent) if result else None,
         "max_total": scoring.rounded(result.max_total) if result else None,
         "parties": [(p, scoring.rounded(p.mean)) for p in result.parties] if result else [],
+        "evaluators": project.evaluators.select_related("user") if organiser else [],
+        "invite_form": InviteForm() if organiser and project.status != Project.Status.CLOSED else None,
     })
 
 

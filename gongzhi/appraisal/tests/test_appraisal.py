@@ -181,3 +181,33 @@ def test_pages_on_a_phone(world, project, selection, login):
     organiser = login(world.dispatcher)
     assert organiser.post(f"/appraisal/selections/{selection.pk}/publish/").status_code == 302
     assert "评选结果" in organiser.get(f"/appraisal/selections/{selection.pk}/").content.decode()
+
+
+def test_an_organiser_creates_a_project_invites_and_a_selection_on_the_pages(world, login):
+    client = login(world.dispatcher)
+    assert client.get("/appraisal/projects/new/").status_code == 200
+    response = client.post("/appraisal/projects/new/", {
+        "title": "背街小巷整治", "area": world.community_a.pk, "items": "环境整治成效 60\n群众满意：40分",
+        "weight_leader": "30", "weight_deputy": "20", "weight_party_member": "20", "weight_resident": "30",
+        "public": "on"})
+    assert response.status_code == 302
+    project = Project.objects.get(title="背街小巷整治")
+    assert list(project.items.values_list("name", "max_score")) == [("环境整治成效", 60), ("群众满意", 40)]
+    client.post(f"/appraisal/projects/{project.pk}/invite/", {"person": "13800000002", "party": "deputy"})
+    assert project.evaluators.get().user == world.worker
+    page = client.post("/appraisal/projects/new/", {"title": "x", "area": world.community_a.pk, "items": "无满分",
+                                                    "weight_leader": "1", "weight_deputy": "1",
+                                                    "weight_party_member": "1", "weight_resident": "1"})
+    assert page.status_code == 200 and "名称 满分" in page.content.decode()
+    response = client.post("/appraisal/selections/new/", {"title": "最美家庭", "area": world.street_a.pk,
+                                                          "winners": "3", "publicity_days": "7", "public": "on"})
+    assert response.status_code == 302 and Selection.objects.get().winners == 3
+    # an area outside the organiser's is not a choice; a grid worker organises nothing
+    response = client.post("/appraisal/selections/new/", {"title": "外街道", "area": world.street_b.pk,
+                                                          "winners": "1", "publicity_days": "7"})
+    assert response.status_code == 200 and Selection.objects.count() == 1
+    assert login(world.worker).get("/appraisal/projects/new/").status_code == 403
+    assert login(world.worker).post(f"/appraisal/projects/{project.pk}/invite/",  # invited: sees it
+                                    {"person": "resident", "party": "deputy"}).status_code == 403
+    assert login(world.outsider).post(f"/appraisal/projects/{project.pk}/invite/",
+                                      {"person": "resident", "party": "deputy"}).status_code == 404
