@@ -8,11 +8,13 @@ from gongzhi.core import views as core_views
 from gongzhi.core.api import api
 from gongzhi.orgs import account_views
 from gongzhi.orgs.api import router as orgs_router
+from gongzhi.premises.api import router as premises_router
 from gongzhi.router.api import router as router_router
 
 api.add_router("/areas", areas_router)
 api.add_router("/cases", cases_router)
 api.add_router("/router", router_router)
+api.add_router("/premises", premises_router)
 api.add_router("/evaluation", "gongzhi.evaluation.api.router")
 api.add_router("", orgs_router)
 
@@ -36,6 +38,8 @@ urlpatterns = [
     path("safety/", include("gongzhi.safety.urls")),  # 平安等级 (docs/safety.md)
     path("appraisal/", include("gongzhi.appraisal.urls")),  # 双向共评 (docs/appraisal.md)
     path("screen/", include("gongzhi.screen.urls")),  # 指挥大屏与月报 (docs/screen.md)
+    path("premises/", include("gongzhi.premises.urls")),  # 场所 (docs/premises.md)
+    path("checklists/", include("gongzhi.checklists.urls")),  # XLSForm 检查表 (docs/checklists.md)
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from django.db.models import ProtectedError
 
 from gongzhi.appraisal.demo import build_demo_appraisal
 from gongzhi.core.demo import DEMO_PASSWORD, DemoSummary, build_demo_city, reset_demo_city
+from gongzhi.premises.demo import build_demo_inspections
 from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
 
 
@@ -57,6 +58,10 @@ class Command(BaseCommand):
         from gongzhi.cases.demo import build_demo_cases
 
         build_demo_cases(stdout=self.stdout)
+        from gongzhi.evaluation.demo import build_demo_evaluation
+
+        build_demo_evaluation(stdout=self.stdout)
+        build_demo_inspections(stdout=self.stdout)
         build_demo_safety(stdout=self.stdout)
         build_demo_appraisal(stdout=self.stdout)
         self.print_summary(summary)
