@@ -16,13 +16,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core.errors import Conflict
 
 from . import io, queries, rules, services
 from .forms import FeedbackForm, FiguresForm, ImportForm, MeasureForm
-from .models import COLOURS, LEVELS, Measure
+from .models import COLOURS, LEVELS, Level, Measure
+
+EVENT_LABELS = {"figures": gettext_lazy("录入数据"), "regrade": gettext_lazy("重新评定"),
+                "publish": gettext_lazy("已发布"), "reopen": gettext_lazy("撤回发布"),
+                "measure": gettext_lazy("下达整改措施"), "feedback": gettext_lazy("落实反馈")}
 
 
 def _month(request) -> datetime.date:
@@ -82,11 +87,13 @@ def grade_detail(request, pk: int):
     measures = list(grade.measures.prefetch_related("feedback"))
     for measure in measures:
         measure.may_feedback = measure.status == Measure.Status.OPEN and rules.can_feedback(user, measure)
-    detail = [(name, label, grade.detail.get(name, {})) for name, label in (
+    detail = [(name, label, {**grade.detail.get(name, {}), "level_label": Level(grade.detail[name]["level"]).label
+                             if name in grade.detail else ""}) for name, label in (
         ("criminal", _("刑事案件")), ("public_order", _("治安案件")), ("robbery_theft", _("两抢一盗")),
         ("fraud", _("诈骗案件")), ("satisfaction", _("群众满意率")))]
     return render(request, "safety/grade.html", {
-        "grade": grade, "detail": detail, "measures": measures, "events": grade.events.all(),
+        "grade": grade, "detail": detail, "measures": measures,
+        "events": [(e, EVENT_LABELS.get(e.action, e.action)) for e in grade.events.all()],
         "may_publish": not grade.is_published and rules.can_publish(user, grade.police_area),
         "may_measure": grade.is_published and grade.needs_measures and rules.can_set_measures(user, grade.police_area),
         "measure_form": MeasureForm(), "feedback_form": FeedbackForm(), "colour": COLOURS[grade.level],
