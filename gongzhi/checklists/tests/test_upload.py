@@ -122,3 +122,34 @@ def test_versions_are_checked_then_activated_and_visits_keep_theirs(world):
 def test_only_managers_upload(world):
     with pytest.raises(PermissionDenied):
         services.create_checklist(actor=world.dispatcher, code="x", name="X")
+
+
+def test_admin_upload_refuses_a_bad_workbook_and_stores_a_good_one(login, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = login(world.admin)
+    checklist = services.create_checklist(actor=world.admin, code="joint", name="联合检查表")
+    bad = workbook([row("select_one yn", "a", "A", department="nobody", days=1)])
+    page = client.post("/admin/checklists/checklistversion/add/",
+                       {"checklist": checklist.pk, "file": SimpleUploadedFile("bad.xlsx", bad)})
+    assert page.status_code == 200 and "单元格 H2" in page.content.decode()
+    assert not ChecklistVersion.objects.exists()
+    client.post("/admin/checklists/checklistversion/add/",
+                {"checklist": checklist.pk, "file": SimpleUploadedFile("good.xlsx", sample_bytes())})
+    version = ChecklistVersion.objects.get()
+    assert version.status == ChecklistVersion.Status.CHECKED
+    client.post("/admin/checklists/checklistversion/", {"action": "activate", "_selected_action": [version.pk]})
+    version.refresh_from_db()
+    assert version.status == ChecklistVersion.Status.ACTIVE
+
+
+def test_staff_upload_page_lists_every_error(login, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = workbook([row("select_one yn", "a", "A", department="nobody", days="x")])
+    page = login(world.admin).post("/checklists/upload/", {"code": "joint", "name": "联合检查表",
+                                                           "file": SimpleUploadedFile("bad.xlsx", bad)})
+    text = page.content.decode()
+    assert page.status_code == 200 and "<td>H2</td>" in text and "<td>J2</td>" in text
+    assert not ChecklistVersion.objects.exists()
+    assert login(world.dispatcher).get("/checklists/upload/").status_code == 403

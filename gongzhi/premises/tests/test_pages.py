@@ -59,3 +59,18 @@ def test_api_list_detail_create(login, world, premises, types):
                           content_type="application/json")
     assert outside.status_code == 400 and "lon" in outside.json()["error"]["fields"]
     assert login(world.outsider).get(f"/api/v1/premises/{premises.pk}").status_code == 404
+
+
+def test_admin_writes_through_the_services(login, world, types):
+    client = login(world.admin)
+    response = client.post("/admin/premises/premises/add/", {
+        "name": "星光KTV", "type": types["entertainment"].pk, "lon": "100.05", "lat": "30.05", "risk_level": "high",
+        "is_active": "on", "licences-TOTAL_FORMS": "0", "licences-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    p = Premises.objects.get(name="星光KTV")
+    assert p.area == world.grid_a1
+    from gongzhi.core.models import AuditLog
+
+    assert AuditLog.objects.filter(action="premises.create", object_id=str(p.pk)).exists()
+    assert client.get(f"/admin/premises/premises/{p.pk}/change/").status_code == 200
+    assert client.get("/admin/premises/premisestype/").status_code == 200
