@@ -16,8 +16,28 @@ from . import grading, services
 from .models import Grade, GradingScheme, Measure, PoliceArea
 
 
+class PoliceAreaForm(forms.ModelForm):
+    class Meta:
+        model = PoliceArea
+        fields = ("name", "name_en", "code", "department", "population", "geometry", "covers", "is_active")
+
+    def clean_geometry(self):
+        from gongzhi.areas import geo
+
+        geometry = self.cleaned_data.get("geometry")
+        if geometry:
+            try:
+                geo.parse_geometry(geometry)
+            except geo.GeometryError as exc:
+                raise ValidationError(str(exc)) from None
+        return geometry
+
+
 @admin.register(PoliceArea)
 class PoliceAreaAdmin(AuditedModelAdmin):
+    """A jurisdiction: its own boundary, its station, its population and the tree's areas it overlaps."""
+
+    form = PoliceAreaForm
     audit_prefix = "safety.police_area"
     list_display = ("code", "name", "department", "population", "is_active")
     search_fields = ("code", "name")
