@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Value, When
+from django.db.models import Case as SqlCase
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -141,18 +142,28 @@ def counts(scope: Scope, now: datetime.datetime) -> dict:
 
 
 def points(scope: Scope, now: datetime.datetime) -> dict:
-    """Query 3: markers (open cases; overdue ones flagged) and heat points (recent reports)."""
+    """Query 3: markers (open cases; overdue ones flagged) and heat points (recent reports).
+
+    The flags are computed by the database: reading 5,000 timestamps into Python cost more than
+    the query itself."""
     since = today_start(now) - datetime.timedelta(days=max(conf("SCREEN_HEAT_DAYS") - 1, 0))
-    rows = (Case.objects.filter(scope.cases()).filter(Q(status__in=OPEN_STATES) | Q(created_at__gte=since))
+    is_open = Q(status__in=OPEN_STATES)
+
+    def flag(condition: Q) -> SqlCase:
+        return SqlCase(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+    rows = (Case.objects.filter(scope.cases()).filter(is_open | Q(created_at__gte=since))
             .filter(lat__isnull=False, lon__isnull=False)
+            .annotate(o=flag(is_open), late=flag(is_open & (Q(overdue=True) | Q(due_at__lt=now))),
+                      recent=flag(Q(created_at__gte=since)))
             .order_by("-created_at")
-            .values_list("lat", "lon", "status", "overdue", "due_at", "created_at")[:MAX_HEAT_POINTS])
+            .values_list("lat", "lon", "o", "late", "recent")[:MAX_HEAT_POINTS])
     markers, heat = [], []
-    for lat, lon, status, overdue, due_at, created_at in rows:
+    for lat, lon, open_, late, recent in rows:
         point = [round(lat, 5), round(lon, 5)]
-        if status in OPEN_STATES and len(markers) < MAX_MARKERS:
-            markers.append([*point, 1 if (overdue or (due_at is not None and due_at < now)) else 0])
-        if created_at >= since:
+        if open_ and len(markers) < MAX_MARKERS:
+            markers.append([*point, 1 if late else 0])
+        if recent:
             heat.append(point)
     return {"markers": markers, "heat": heat}
 
