@@ -23,12 +23,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 
+from gongzhi.appraisal.demo import build_demo_appraisal
 from gongzhi.areas import services as area_services
 from gongzhi.areas.models import Area, AreaLevel
 from gongzhi.core import audit
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import Department, Membership, Role, Staff, User
+from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
 
 DEMO_PASSWORD = "gongzhi-demo-2026"
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -432,6 +434,8 @@ def build_demo_city(*, stdout: TextIO | None = None) -> DemoSummary:
             if person.staff:
                 code, title = person.staff
                 org_services.add_staff(actor=None, department=departments[code], user=user, title=title)
+        build_demo_safety(stdout=stdout)  # police jurisdictions, two months of grades, measures (docs/safety.md)
+        build_demo_appraisal(stdout=stdout)  # a scored project and a 最美家庭 selection (docs/appraisal.md)
         return summarize(created=True)
 
 
@@ -460,6 +464,7 @@ def reset_demo_city(*, stdout: TextIO | None = None) -> bool:
         departments = Department.objects.filter(
             Q(code__in=[d.code for d in department_specs()]) | Q(home_area__in=area_ids))
         audit.record(None, "demo.reset", city, note="load_demo --reset")
+        reset_demo_safety()  # the police jurisdictions live beside the area tree
         Membership.objects.filter(Q(user__in=users) | Q(area__in=area_ids)).delete()
         Staff.objects.filter(Q(user__in=users) | Q(department__in=departments)).delete()
         _say(stdout, f"删除部门 / deleting departments: {departments.count()}")

@@ -7,10 +7,8 @@ import unicodedata
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import ProtectedError
 
-from gongzhi.appraisal.demo import build_demo_appraisal
 from gongzhi.core.demo import DEMO_PASSWORD, DemoSummary, build_demo_city, reset_demo_city
 from gongzhi.premises.demo import build_demo_inspections
-from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
 
 
 def display_width(text: str) -> int:
@@ -45,7 +43,6 @@ class Command(BaseCommand):
             from gongzhi.cases.demo import reset_demo_cases
 
             reset_demo_cases()
-            reset_demo_safety()
             try:
                 deleted = reset_demo_city(stdout=self.stdout)
             except ProtectedError as exc:
@@ -62,8 +59,6 @@ class Command(BaseCommand):
 
         build_demo_evaluation(stdout=self.stdout)
         build_demo_inspections(stdout=self.stdout)
-        build_demo_safety(stdout=self.stdout)
-        build_demo_appraisal(stdout=self.stdout)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:
