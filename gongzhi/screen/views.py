@@ -9,6 +9,7 @@ draws the area outlines from ``areas.geojson`` once. No inline script or style (
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -165,7 +166,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("fmt")
     month = request.GET.get("month", "")
     area_id = positive_int(request.GET.get("area"))
-    if fmt in ("xlsx", "pdf") and month:
+    if fmt in ("xlsx", "pdf") and re.fullmatch(r"[0-9]{4}-[0-9]{2}", month[:7]):
         target = reverse("screen:download", kwargs={"month": month[:7], "fmt": fmt})
         return redirect(target + (f"?{urlencode({'area': area_id})}" if area_id else ""))
     default = default_report_area(request.user)

@@ -122,6 +122,8 @@ def test_the_download_page_offers_months_and_areas(login, world):
     response = client.get("/screen/reports/", {"month": "2026-10", "area": world.street_a.pk, "fmt": "pdf"})
     assert response.status_code == 302
     assert response["Location"] == f"/screen/reports/2026-10.pdf?area={world.street_a.pk}"
+    for month in ("abc", "2026-1", "", "２０２６-１０", "2026-10/../x"):  # the page again, never a 500
+        assert client.get("/screen/reports/", {"month": month, "fmt": "pdf"}).status_code in (200, 302)
 
 
 def test_the_command_writes_the_files(world, october, tmp_path):
