@@ -43,7 +43,8 @@ class ScopedQuerySet(models.QuerySet):
         if scope.paths:
             q |= Q(area__in=Area.objects.under_paths(scope.paths).values("pk"))
         q |= self.model.extra_visibility(user)
-        return self.filter(q)
+        # a subquery, not a join: several evaluators must not repeat a project
+        return self.filter(pk__in=self.model.objects.filter(q).values("pk"))
 
 
 class Project(models.Model):

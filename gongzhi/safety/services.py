@@ -12,7 +12,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -199,7 +199,11 @@ def record_figures(police_area: PoliceArea, month, *, actor, values: dict, sourc
     if survey:
         grade.detail["survey"] = survey
     grade.source = source
-    grade.save()
+    try:
+        with transaction.atomic():
+            grade.save()
+    except IntegrityError:  # someone entered the same month at the same moment
+        raise Conflict(_("该辖区该月的数据刚刚已由他人填报，请刷新后再试")) from None
     after = {**grade.figures(), "level": grade.level, "scheme": grade.scheme_id}
     _event(grade, actor, "figures", data={"before": before, "after": after, "source": source})
     audit.record(actor, "safety.grade.figures", grade, before=before, after=after)

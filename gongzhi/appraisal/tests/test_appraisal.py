@@ -48,7 +48,7 @@ def test_the_weighted_total_pure_computation():
     assert result.percent == Fraction(6150, 80)
 
 
-def test_weighted_scoring_through_the_sheets(world, project):
+def test_weighted_scoring_through_the_sheets(world, project, login):
     leader = person("leader1")
     services.invite_evaluator(project, actor=world.dispatcher, user=leader, party="leader")
     sheet(project, leader, 36, 27, 27)              # 90
@@ -60,6 +60,8 @@ def test_weighted_scoring_through_the_sheets(world, project):
     assert result.weighted == 77
     assert result.max_total == 100 and result.sheets == 4
     assert Sheet.objects.get(scorer=world.worker).party == "party_member"
+    page = login(world.dispatcher).get(f"/appraisal/projects/{project.pk}/").content.decode()
+    assert "加权得分 77.00 / 100.00（77.00%）" in page
 
 
 def test_one_sheet_per_person(world, project):
@@ -152,6 +154,13 @@ def test_a_tie_for_the_last_place_lists_every_tied_nominee(world, selection):
         services.cast_vote(selection, actor=voter, nomination=nomination)
     published = services.publish_result(selection, actor=world.dispatcher)
     assert len(published.result["winners"]) == 3
+
+
+def test_a_project_with_several_evaluators_is_listed_once(world, project, login):
+    for name, party in (("l1", "leader"), ("l2", "leader"), ("d1", "deputy")):
+        services.invite_evaluator(project, actor=world.dispatcher, user=person(name), party=party)
+    assert Project.objects.visible_to(world.dispatcher).count() == 1
+    assert login(world.dispatcher).get(f"/appraisal/projects/{project.pk}/").status_code == 200
 
 
 def test_visibility_by_jurisdiction(world, project):
