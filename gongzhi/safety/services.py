@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,7 +61,8 @@ def active_scheme() -> GradingScheme:
 def create_scheme(*, actor, name: str, rules: dict, note: str = "", activate: bool = False) -> GradingScheme:
     """A new version of the thresholds (older versions stay, with the grades computed by them)."""
     grading.parse_rules(rules)
-    version = (GradingScheme.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0) + 1
+    # lock the existing versions (PostgreSQL refuses FOR UPDATE with an aggregate), then number the new one
+    version = max(GradingScheme.objects.select_for_update().values_list("version", flat=True), default=0) + 1
     scheme = GradingScheme.objects.create(version=version, name=name, rules=rules, note=note)
     audit.record(actor, "safety.scheme.create", scheme, after=audit.snapshot(scheme))
     if activate:
