@@ -103,3 +103,17 @@ def test_a_survey_can_stand_in_for_the_percentage(world, police):
     data = xlsx(("pa-a", "2026-10", 0, 0, 0, 0, None, 200, 190), header=[*HEADER, "受访人数", "满意人数"])
     assert safety_io.import_figures(data, actor=world.admin, commit=True).committed
     assert str(Grade.objects.get().satisfaction) == "95.00"
+
+
+def test_the_command_is_a_dry_run_unless_commit(world, police, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "figures.xlsx"
+    path.write_bytes(GOOD)
+    out = io.StringIO()
+    call_command("import_safety_figures", str(path), "--user", "admin", stdout=out)
+    assert "试运行" in out.getvalue() and not Grade.objects.exists()
+    call_command("import_safety_figures", str(path), "--user", "admin", "--commit", stdout=out)
+    assert Grade.objects.count() == 2
+    with pytest.raises(CommandError, match="第 3 行"):  # the handler may not enter 西派出所辖区
+        call_command("import_safety_figures", str(path), "--user", "handler", stdout=out)
