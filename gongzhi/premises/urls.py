@@ -13,7 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/licences/", views.add_licence, name="add_licence"),
-    path("<int:pk>/licences/<int:licence_id>/delete/", views.remove_licence, name="remove_licence"),
+    path("licences/<int:pk>/delete/", views.remove_licence, name="remove_licence"),  # pk: the licence
     path("<int:pk>/photos/", views.add_photo, name="add_photo"),
     path("<int:pk>/photos/<int:photo_id>/<str:kind>.jpg", views.photo, name="photo"),
 ]

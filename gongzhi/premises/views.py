@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gongzhi.areas import queries as area_queries
 from gongzhi.areas.io import ImportFileError
+from gongzhi.core.scoping import MAX_ID
 
 from . import io, queries, services
 from .forms import ImportForm, LicenceForm, PhotoForm, PremisesForm
@@ -163,14 +164,15 @@ def add_licence(request, pk: int):
 
 @login_required
 @require_POST
-def remove_licence(request, pk: int, licence_id: int):
-    premises = queries.get_premises(request.user, pk)
-    licence = Licence.objects.filter(premises=premises, pk=licence_id).first()
+def remove_licence(request, pk: int):
+    if not 0 < pk <= MAX_ID:
+        raise Http404
+    licence = Licence.objects.filter(pk=pk, premises__in=queries.visible_premises(request.user)).first()
     if licence is None:
         raise Http404
     services.remove_licence(licence, actor=request.user)
     messages.success(request, _("已删除证照"))
-    return redirect("premises:detail", pk=premises.pk)
+    return redirect("premises:detail", pk=licence.premises_id)
 
 
 @login_required

@@ -74,3 +74,13 @@ def test_admin_writes_through_the_services(login, world, types):
     assert AuditLog.objects.filter(action="premises.create", object_id=str(p.pk)).exists()
     assert client.get(f"/admin/premises/premises/{p.pk}/change/").status_code == 200
     assert client.get("/admin/premises/premisestype/").status_code == 200
+
+
+def test_licences_are_added_and_removed_on_the_page(login, world, premises):
+    client = login(world.worker)
+    client.post(f"/premises/{premises.pk}/licences/", {"kind": "food", "number": "JY115", "valid_until": "2027-01-31"})
+    licence = premises.licences.get(kind="food")
+    assert login(world.outsider).post(f"/premises/licences/{licence.pk}/delete/").status_code == 404
+    client = login(world.worker)
+    assert client.post(f"/premises/licences/{licence.pk}/delete/").status_code == 302
+    assert not premises.licences.filter(kind="food").exists()
