@@ -61,7 +61,7 @@ class ModelOut(Schema):
     activated_at: datetime.datetime | None
 
 
-class RateOut(Schema):
+class SuggestionRateOut(Schema):
     made: int
     decided: int
     taken: int
@@ -75,19 +75,19 @@ class ModelRateOut(Schema):
     model_id: int | None
     model: str
     target: str
-    rate: RateOut
+    rate: SuggestionRateOut
 
 
 class CategoryRateOut(Schema):
     code: str
     name: str
-    rate: RateOut
+    rate: SuggestionRateOut
 
 
 class AccuracyOut(Schema):
     days: int
     target: str
-    totals: dict[str, RateOut]
+    totals: dict[str, SuggestionRateOut]
     by_model: list[ModelRateOut]
     by_category: list[CategoryRateOut]
 
