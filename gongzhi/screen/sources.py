@@ -101,18 +101,27 @@ def safety_grades(month: datetime.date, tops: list[Area] | None) -> list | None:
         return None
 
 
+def latest_published_month(today: datetime.date) -> datetime.date | None:
+    """The latest month, up to this one, with published safety grades (they are published some days
+    after the month ends, so last month's often are not yet)."""
+    try:
+        from gongzhi.safety.models import Grade
+
+        return (Grade.objects.filter(status=Grade.Status.PUBLISHED, month__lte=month_start(today))
+                .order_by("-month").values_list("month", flat=True).first())
+    except (ImportError, DatabaseError):
+        return None
+
+
 def safety_for_screen(scope: Scope, today: datetime.date) -> dict | None:
-    """Counts per level for the latest month with published grades (this month or the one before)."""
+    """Counts per level for the latest month with published grades."""
     tops = _scope_tops(scope)
-    month = month_start(today)
+    month = latest_published_month(today) or previous_month(month_start(today))
     rows = safety_grades(month, tops)
     if rows is None:
         return None
     if not rows:
-        month = previous_month(month)
-        rows = safety_grades(month, tops) or []
-    if not rows:
-        return {"month": previous_month(month_start(today)).strftime("%Y-%m"), "levels": [], "alerts": []}
+        return {"month": month.strftime("%Y-%m"), "levels": [], "alerts": []}
     from gongzhi.safety.models import COLOURS, Level
 
     counts = dict.fromkeys(LEVEL_ORDER, 0)

@@ -69,6 +69,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         "data_url": reverse("screen:data") + query, "areas_url": reverse("screen:areas") + query,
         "refresh": queries.conf("SCREEN_REFRESH_SECONDS"),
         "tiles": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "TIME_ZONE": settings.TIME_ZONE,
     })
 
 

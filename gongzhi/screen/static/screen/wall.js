@@ -187,7 +187,9 @@
 
   function tick() {
     var now = new Date();
-    $("wall-clock").textContent = now.toLocaleString(root.dataset.lang === "en" ? "en-GB" : "zh-CN", { hour12: false });
+    // The command center's time (the server's TIME_ZONE), whatever the screen's computer is set to.
+    $("wall-clock").textContent = now.toLocaleString(root.dataset.lang === "en" ? "en-GB" : "zh-CN",
+      { hour12: false, timeZone: root.dataset.tz || undefined });
   }
 
   function resize() {
