@@ -397,6 +397,9 @@ def build_demo_city(*, stdout: TextIO | None = None) -> DemoSummary:
     with transaction.atomic():
         if Area.objects.filter(code=CITY_CODE).exists():
             _say(stdout, "演示城市已存在，未作改动 / The demo city is already loaded; nothing changed.")
+            # Parts added to the demo later reach a city loaded before them (each does nothing twice).
+            build_demo_safety(stdout=stdout)
+            build_demo_appraisal(stdout=stdout)
             return summarize(created=False)
         password_validation.validate_password(DEMO_PASSWORD)
         levels = {level.slug: level for level in AreaLevel.objects.all()}
