@@ -1,7 +1,7 @@
 """Evaluation (考核评价): indicator schemes (weights and formula parameters as data), the monthly
 fact tables the figures are read from, return visits (回访), and the app's settings.
 
-The fact tables are derived data: ``recount`` rewrites them from the cases (services.recount_months),
+The fact tables are derived data: ``services.recount_month`` rewrites them from the cases,
 and a case, area, department or category deleted takes its fact rows with it.
 """
 
@@ -172,7 +172,7 @@ class EvaluationSettings(models.Model):
         _("重新统计间隔（分钟）"), default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)])
     recount_months = models.PositiveSmallIntegerField(
         _("重新统计最近几个月"), default=3, validators=[MinValueValidator(1), MaxValueValidator(36)],
-        help_text=_("这些月份的案件仍在办理中，每次都重新统计；更早的月份保持不变"))
+        help_text=_("命令 recount_indicators 默认重新统计的月数；后台任务只重新统计有变化的月份和本月"))
     visit_share = models.DecimalField(
         _("回访抽样比例"), max_digits=4, decimal_places=3, default=Decimal("0.100"),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
@@ -180,6 +180,8 @@ class EvaluationSettings(models.Model):
     visit_min_per_group = models.PositiveSmallIntegerField(
         _("每组至少回访"), default=1, help_text=_("每个部门 × 街道分组每月至少抽取的案件数（不超过该组结案数）"))
     next_recount_at = models.DateTimeField(_("下次统计"), null=True, blank=True)
+    #: The last timeline row the recount has seen: the months of cases with newer rows are re-counted.
+    last_event_id = models.BigIntegerField(default=0, editable=False)
     last_recount_at = models.DateTimeField(_("上次统计"), null=True, blank=True, editable=False)
 
     class Meta:

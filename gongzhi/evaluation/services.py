@@ -5,10 +5,10 @@ that month, grouped by area × department × category × source, counted by
 ``counting.count_cases``) and their roll-up ``AreaMonth`` (every grid's counts added to each of its
 ancestors, found from the materialised path), in one transaction: readers see the old month or the
 new one. Idempotent: running it twice gives the same rows. The worker's periodic job
-(``recount_job``) re-counts the last ``EvaluationSettings.recount_months`` months every
-``recount_minutes`` minutes — cases of those months are still moving — with a conditional UPDATE
-claim, so of several workers only one queues the task (``tasks.recount``). Older months stay as they were last counted
-(``gongzhi recount_indicators --months N`` or ``--all`` rewrites them).
+(``recount_job``, every ``recount_minutes``) claims the schedule with a conditional UPDATE, so of
+several workers only one queues the task (``tasks.recount``), which re-counts this month and the
+months whose cases changed since its last pass (``run_recount``: new timeline rows, answered
+visits). ``gongzhi recount_indicators --months N`` or ``--all`` rewrites any months by hand.
 
 **Return visits.** ``draw_sample(month)`` tops up the month's sample of closed cases, per
 department × street, to ``visit_share`` of the cases closed so far (at least ``visit_min_per_group``
@@ -133,13 +133,37 @@ def recount_job(now=None) -> str | None:
     return "evaluation: recount queued"
 
 
+def changed_months(after_event_id: int, upto_event_id: int, since=None) -> set[datetime.date]:
+    """The report months of the cases with a timeline row in (after, upto], and of the cases whose
+    return visit was answered since ``since``: the months whose figures may have changed."""
+    from gongzhi.cases.models import CaseEvent
+
+    tz = counting.local_zone()
+    touched = CaseEvent.objects.filter(id__gt=after_event_id, id__lte=upto_event_id).values("case_id")
+    months = {m.date() for m in Case.objects.filter(pk__in=touched).datetimes("created_at", "month", tzinfo=tz)}
+    if since is not None:
+        answered = ReturnVisit.objects.filter(answered_at__gte=since).values("case_id")
+        months |= {m.date() for m in Case.objects.filter(pk__in=answered).datetimes("created_at", "month", tzinfo=tz)}
+    return months
+
+
 def run_recount() -> str:
-    """What the queued task does: top up this month's and last month's return-visit samples, then
-    re-count the recent months."""
+    """What the queued task does, incrementally: top up this month's and last month's return-visit
+    samples, then re-count this month and every month whose cases changed since the last pass (a
+    timeline row newer than ``last_event_id`` — every transition, the sweeper's marks and new reports
+    write one — or a return visit answered). Old months with a late change are re-counted too."""
+    from django.db.models import Max
+
+    from gongzhi.cases.models import CaseEvent
+
+    cfg = EvaluationSettings.load()
+    started = timezone.now()
+    upto = CaseEvent.objects.aggregate(m=Max("id"))["m"] or 0
     this_month = counting.month_start(timezone.localdate())
     sampled = sum(len(draw_sample(m)) for m in (counting.previous_month(this_month), this_month))
-    logs = recount_recent()
-    EvaluationSettings.objects.filter(pk=1).update(last_recount_at=timezone.now())
+    months = changed_months(cfg.last_event_id, upto, cfg.last_recount_at) | {this_month}
+    logs = [recount_month(m) for m in sorted(months)]
+    EvaluationSettings.objects.filter(pk=1).update(last_recount_at=started, last_event_id=upto)
     message = (f"evaluation: recounted {len(logs)} months ({sum(lg.cases for lg in logs)} cases, "
                f"{sum(lg.seconds for lg in logs):.1f} s), {sampled} return visits drawn")
     logger.info(message)
