@@ -33,6 +33,7 @@ class FiguresOut(Schema):
 
 class IndicatorsOut(Schema):
     area: int | None
+    department: int | None = None
     start: datetime.date
     end: datetime.date
     scheme: str
@@ -61,6 +62,7 @@ class RankingOut(Schema):
 
 class IndicatorsQuery(Schema):
     area: int | None = Field(None, description="区域 id（含下级）；不填为本人管辖的第一个区域")
+    department: int | None = Field(None, description="部门 id：该部门在本人管辖范围内办理的案件（与 area 二选一）")
     start: datetime.date | None = Field(None, description="起始日期（含），默认本月 1 日")
     end: datetime.date | None = Field(None, description="结束日期（含），默认今天")
     scheme: str | None = Field(None, max_length=40, description="考核方案代码，默认为默认方案")
@@ -104,6 +106,13 @@ def indicators(request, q: Query[IndicatorsQuery]):
     if end < start or (end - start).days > 366 * 3:
         raise ValidationError({"end": [_("结束日期须不早于起始日期，且跨度不超过三年")]})
     spec = _spec(q.scheme)
+    if q.department is not None:
+        from gongzhi.orgs.models import Department
+
+        department = get_visible_or_404(Department.objects.all(), user, pk=q.department)
+        figures = queries.indicators(department, start, end, scheme=spec, viewer=user)
+        return {"area": None, "department": department.pk, "start": start, "end": end, "scheme": spec.code,
+                "figures": figures.as_dict()}
     figures = queries.indicators(area, start, end, scheme=spec)
     return {"area": area.pk if area else None, "start": start, "end": end, "scheme": spec.code,
             "figures": figures.as_dict()}

@@ -3,9 +3,9 @@ report). Dates are ``datetime.date`` in local time (``TIME_ZONE``), ``start`` an
 inclusive; months are given by any day of the month.
 
 ``indicators(target=None, start, end, *, scheme=None) -> Figures``
-    ``target``: an ``Area`` (its whole subtree), a list of areas, a ``Department``, a ``User`` (the
-    person's own work: reports they made, cases they dispatched, handled, verified), or None (the
-    whole city). Whole months of areas and departments are read from the fact tables; other
+    ``target``: an ``Area`` (its whole subtree), a list of areas, a ``Department`` (with
+    ``viewer=user``: only its cases inside that user's jurisdiction), a ``User`` (the person's own
+    work: reports they made, cases they dispatched, handled, verified), or None (the whole city). Whole months of areas and departments are read from the fact tables; other
     ranges and persons are counted from the cases. ``Figures.counts``, ``.rates[code].percent``,
     ``.score`` (0–100, Decimal, None without data), ``.as_dict()``.
 
@@ -88,9 +88,25 @@ def _sum_facts(qs) -> dict[str, dict[str, int]]:
     return _by_source(qs.order_by().values("source").annotate(**{n: Sum(n) for n in COUNTS}))
 
 
+def _scope_q(viewer) -> Q | None:
+    """Cases (or facts) inside the viewer's jurisdiction by ``area_path``; None: no limit."""
+    from gongzhi.core.scoping import jurisdiction
+
+    if viewer is None:
+        return None
+    scope = jurisdiction(viewer)
+    if scope.everything:
+        return None
+    q = Q(pk__in=[])
+    for path in scope.paths:
+        q |= Q(area_path__startswith=path)
+    return q
+
+
 def indicators(target=None, start: datetime.date | None = None, end: datetime.date | None = None, *,
-               scheme=None) -> Figures:
-    """The figures of ``target`` over [start, end] (default: this month so far). See the module doc."""
+               scheme=None, viewer=None) -> Figures:
+    """The figures of ``target`` over [start, end] (default: this month so far). See the module doc.
+    ``viewer``: for a department, count only its cases inside that user's jurisdiction."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -110,8 +126,9 @@ def indicators(target=None, start: datetime.date | None = None, end: datetime.da
         months = counting.months_between(start, end)
         ensure_counted(months)
         if department is not None:
-            return scoring.figures(_sum_facts(MonthlyFact.objects.filter(month__in=months, department=department)),
-                                   spec)
+            facts = MonthlyFact.objects.filter(month__in=months, department=department)
+            limit = _scope_q(viewer)
+            return scoring.figures(_sum_facts(facts if limit is None else facts.filter(limit)), spec)
         if areas is None:
             return scoring.figures(_sum_facts(MonthlyFact.objects.filter(month__in=months)), spec)
         return scoring.figures(_sum_facts(AreaMonth.objects.filter(month__in=months, area__in=_outermost(areas))),
@@ -119,6 +136,8 @@ def indicators(target=None, start: datetime.date | None = None, end: datetime.da
     qs = counting.cohort(start, end)
     if department is not None:
         qs = qs.filter(department=department)
+        limit = _scope_q(viewer)
+        qs = qs if limit is None else qs.filter(limit)
     elif areas is not None:
         q = Q()
         for area in _outermost(areas):
@@ -260,7 +279,6 @@ def department_ranking(month: datetime.date, within: Area | None = None, *, sche
     ``within`` and the viewer's jurisdiction, so a street sees its departments' work in the street."""
     from django.db.models import Sum
 
-    from gongzhi.core.scoping import jurisdiction
     from gongzhi.orgs.models import Department
 
     month = counting.month_start(month)
@@ -278,12 +296,9 @@ def department_ranking(month: datetime.date, within: Area | None = None, *, sche
     facts = MonthlyFact.objects.filter(month__in=(month, before_month), department__in=[d.pk for d in departments])
     if within is not None:
         facts = facts.filter(area_path__startswith=within.path)
-    scope = jurisdiction(viewer) if viewer is not None else None
-    if scope is not None and not scope.everything:
-        q = Q()
-        for path in scope.paths:
-            q |= Q(area_path__startswith=path)
-        facts = facts.filter(q) if scope.paths else facts.none()
+    limit = _scope_q(viewer)
+    if limit is not None:
+        facts = facts.filter(limit)
     rows = (facts.order_by().values("month", "department_id", "source").annotate(**{n: Sum(n) for n in COUNTS}))
     for row in rows:
         target = current if row["month"] == month else before

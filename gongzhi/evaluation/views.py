@@ -109,7 +109,11 @@ def indicators(request: HttpRequest) -> HttpResponse:
         if area is not None else []
     rows = [(child, queries.indicators(child, start, end, scheme=spec)) for child in children]
     total = queries.indicators(area, start, end, scheme=spec) if area is not None else None
+    # Departments: their work inside the area (whole months only; read from the facts).
+    departments = (queries.department_ranking(month, within=area, scheme=spec, viewer=user)
+                   if area is not None and counting.whole_months(start, end) and start == month else [])
     return render(request, "evaluation/indicators.html", {
+        "departments": [r for r in departments if r.figures.cases],
         "area": area, "tops": tops, "children": rows, "total": total, "spec": spec, "schemes": schemes,
         "scheme": scheme, "month": month, "start": start, "end": end, "period_label": period_label,
         "custom_range": bool(request.GET.get("start")), "definitions": _definitions(spec),

@@ -63,3 +63,16 @@ def test_the_api_answers_within_the_jurisdiction(world, cases, login):
     assert client.get("/api/v1/evaluation/ranking?scheme=nope").status_code == 400
     assert client.get("/api/v1/evaluation/indicators?start=2026-10-05&end=2026-10-01").status_code == 400
     assert login(world.resident).get("/api/v1/evaluation/ranking").status_code == 403
+
+
+@pytest.mark.django_db
+def test_departments_are_shown_with_their_work_inside_my_area(world, cases, login):
+    client = login(world.dispatcher)
+    page = client.get("/evaluation/?month=2026-10").content.decode()
+    assert "处置部门" in page and "东派出所" in page
+    body = client.get(f"/api/v1/evaluation/indicators?department={world.police_a.pk}&start=2026-10-01"
+                      "&end=2026-10-31").json()
+    assert body["department"] == world.police_a.pk and body["figures"]["cases"] == 2  # street A's two grids only
+    assert login(world.admin).get(f"/api/v1/evaluation/indicators?department={world.police_a.pk}&start=2026-10-01"
+                                  "&end=2026-10-31").json()["figures"]["cases"] == 3
+    assert login(world.outsider).get(f"/api/v1/evaluation/indicators?department={world.police_a.pk}").status_code == 404
