@@ -18,29 +18,29 @@ from .models import Scheme
 router = Router(tags=["evaluation 考核评价"])
 
 
-class RateOut(Schema):
+class EvaluationRateOut(Schema):
     percent: str | None = Field(..., description="百分比，两位小数；没有可统计的案件时为 null")
     numerator: str
     denominator: int
 
 
-class FiguresOut(Schema):
+class EvaluationFiguresOut(Schema):
     score: str | None = Field(..., description="综合得分 0–100（按考核方案加权）")
     cases: int
     counts: dict[str, int]
-    rates: dict[str, RateOut]
+    rates: dict[str, EvaluationRateOut]
 
 
-class IndicatorsOut(Schema):
+class EvaluationIndicatorsOut(Schema):
     area: int | None
     department: int | None = None
     start: datetime.date
     end: datetime.date
     scheme: str
-    figures: FiguresOut
+    figures: EvaluationFiguresOut
 
 
-class RankRowOut(Schema):
+class EvaluationRankRowOut(Schema):
     id: int
     name: str
     code: str | None
@@ -50,14 +50,14 @@ class RankRowOut(Schema):
     change: int | None = Field(..., description="名次变化：上月名次 − 本月名次，正数为上升")
     previous_score: str | None
     score_change: str | None
-    figures: FiguresOut
+    figures: EvaluationFiguresOut
 
 
-class RankingOut(Schema):
+class EvaluationRankingOut(Schema):
     month: str
     level: str
     scheme: str
-    rows: list[RankRowOut]
+    rows: list[EvaluationRankRowOut]
 
 
 class IndicatorsQuery(Schema):
@@ -86,7 +86,7 @@ def _spec(code: str | None):
         raise ValidationError({"scheme": [_("没有这个考核方案")]}) from None
 
 
-@router.get("/indicators", response={200: IndicatorsOut, **errors(400, 403, 404)})
+@router.get("/indicators", response={200: EvaluationIndicatorsOut, **errors(400, 403, 404)})
 def indicators(request, q: Query[IndicatorsQuery]):
     """The figures of one area (its subtree) over [start, end]: counts, each indicator's rate, the
     scheme's score. Definitions: docs/indicators.md."""
@@ -118,7 +118,7 @@ def indicators(request, q: Query[IndicatorsQuery]):
             "figures": figures.as_dict()}
 
 
-@router.get("/ranking", response={200: RankingOut, **errors(400, 403)})
+@router.get("/ranking", response={200: EvaluationRankingOut, **errors(400, 403)})
 def ranking(request, q: Query[RankingQuery]):
     """The monthly ranking of one level's areas (or departments) inside the caller's jurisdiction,
     with the change from the previous month."""
