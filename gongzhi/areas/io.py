@@ -18,11 +18,14 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
+
+from gongzhi.core.imports import ImportReport as BaseImportReport
+from gongzhi.core.imports import RowError
 
 from . import services
 from .models import Area, AreaLevel
@@ -358,47 +361,21 @@ def _read_xlsx(data: bytes) -> list[Row]:
 # --------------------------------------------------------------------------------------------
 
 
-class RowError(NamedTuple):
-    """One problem: the row number, the column and the reason (in the user's language)."""
-
-    row: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("第 %(row)d 行: %(field)s: %(message)s") % {
-            "row": self.row, "field": self.field, "message": self.message}
-
-
 @dataclass
-class ImportReport:
+class ImportReport(BaseImportReport):
     """What an import did, or would do (``committed`` False)."""
 
-    total: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    committed: bool = False
     #: (row number, "create" | "update", description) for every row that changes something.
     changes: list[tuple[int, str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({e.row for e in self.errors})
-
-    def error_lines(self) -> list[str]:
-        return [str(e) for e in sorted(self.errors, key=lambda e: e.row)]
 
     def summary(self) -> str:
         counts = {"total": self.total, "created": self.created, "updated": self.updated,
                   "unchanged": self.unchanged, "bad": len(self.bad_rows)}
         if self.errors:
-            return _("共 %(total)d 行，其中 %(bad)d 行有错误，未写入任何数据。") % counts
+            return self.refused()
         if self.committed:
             return _("已导入：共 %(total)d 行，新建 %(created)d 个区域，更新 %(updated)d 个，%(unchanged)d 个无变化。") % counts
         return _("试运行：共 %(total)d 行，将新建 %(created)d 个区域，更新 %(updated)d 个，%(unchanged)d 个无变化；"

@@ -32,10 +32,11 @@ from django.utils.translation import gettext as _
 
 from gongzhi.areas.models import Area
 from gongzhi.core import audit
+from gongzhi.core.imports import ImportReport, RowError
 from gongzhi.orgs.models import Department
 
 from .choices import AreaClass, LimitUnit, Step
-from .directory import RowError, active_version, clean_extra_fields, code_problem, kind_from_text
+from .directory import active_version, clean_extra_fields, code_problem, kind_from_text
 from .models import Category, DirectoryVersion, RoutingRule, TimeLimit
 
 CATEGORY_COLUMNS = ("code", "name", "kind", "major_code", "major_name", "keywords", "default_department",
@@ -216,18 +217,11 @@ def read_workbook(path_or_file: str | Path | IO[bytes]) -> dict[str, list[SheetR
 
 
 @dataclass
-class CatalogReport:
+class CatalogReport(ImportReport):
     """What an import did or would do. ``changes``: (sheet, row, description)."""
 
-    total: int = 0
-    errors: list[RowError] = field(default_factory=list)
     changes: list[tuple[str, int, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    committed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     def error_lines(self) -> list[str]:
         return [str(e) for e in sorted(self.errors, key=lambda e: (list(SHEETS).index(e.sheet), e.row))]
@@ -237,7 +231,7 @@ class CatalogReport:
              "created": self.counts.get("category.create", 0), "updated": self.counts.get("category.update", 0),
              "limits": self.counts.get("limits", 0), "rules": self.counts.get("rules", 0)}
         if self.errors:
-            return _("共 %(total)d 行，其中 %(bad)d 行有错误，未写入任何数据。") % c
+            return self.refused()
         if self.committed:
             return _("已导入：共 %(total)d 行；新建 %(created)d 个分类，更新 %(updated)d 个；"
                      "更改 %(limits)d 条处置时限、%(rules)d 条派遣规则。") % c

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, refcache
+from gongzhi.core.imports import RowError
 
 from .extra_fields import clean_definitions
 from .models import Case, Category, DirectoryVersion, RoutingRule, TimeLimit
@@ -57,21 +58,6 @@ _LOCAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``."""
-
-
-class RowError(NamedTuple):
-    """One bad row of an imported file: sheet (xlsx only), row number, column and reason."""
-
-    row: int
-    field: str
-    message: str
-    sheet: str = ""
-
-    def __str__(self) -> str:
-        values = {"sheet": self.sheet, "row": self.row, "field": self.field, "message": self.message}
-        if self.sheet:
-            return _("工作表 %(sheet)s 第 %(row)d 行: %(field)s: %(message)s") % values
-        return _("第 %(row)d 行: %(field)s: %(message)s") % values
 
 
 class DirectoryError(Exception):

@@ -26,12 +26,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from gongzhi.core.imports import ImportReport, RowError
 from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import User
 
 from . import intake
 from .choices import Source
-from .directory import RowError, active_version
+from .directory import active_version
 from .models import Case, Category
 
 #: header → field. The English names are accepted too.
@@ -71,33 +72,19 @@ class HotlineRow:
 
 
 @dataclass
-class HotlineReport:
+class HotlineReport(ImportReport):
     """What an import did or would do. ``numbers``: (row, case number) of the cases created."""
 
-    total: int = 0
     created: int = 0
     existing: int = 0
     to_locate: int = 0
-    errors: list[RowError] = field(default_factory=list)
     numbers: list[tuple[int, str]] = field(default_factory=list)
-    committed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({e.row for e in self.errors})
-
-    def error_lines(self) -> list[str]:
-        return [str(e) for e in sorted(self.errors, key=lambda e: e.row)]
 
     def summary(self) -> str:
         c = {"total": self.total, "created": self.created, "existing": self.existing, "locate": self.to_locate,
              "bad": len(self.bad_rows)}
         if self.errors:
-            return _("共 %(total)d 行，其中 %(bad)d 行有错误，未写入任何数据。") % c
+            return self.refused()
         if self.committed:
             return _("已导入：共 %(total)d 行，新建 %(created)d 件案件（其中 %(locate)d 件待定位），"
                      "%(existing)d 行此前已导入。") % c

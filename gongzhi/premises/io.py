@@ -27,7 +27,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from gongzhi.areas.io import ImportFileError, _read_bytes, _text
-from gongzhi.cases.directory import RowError
+from gongzhi.core.imports import ImportReport as BaseImportReport
+from gongzhi.core.imports import RowError
 
 from . import services
 from .models import Licence, Premises, PremisesType, RiskLevel
@@ -55,30 +56,16 @@ class Row:
 
 
 @dataclass
-class ImportReport:
-    total: int = 0
+class ImportReport(BaseImportReport):
     created: int = 0
     updated: int = 0
     to_locate: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    committed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({e.row for e in self.errors})
-
-    def error_lines(self) -> list[str]:
-        return [str(e) for e in sorted(self.errors, key=lambda e: e.row)]
 
     def summary(self) -> str:
         c = {"total": self.total, "created": self.created, "updated": self.updated, "locate": self.to_locate,
              "bad": len(self.bad_rows)}
         if self.errors:
-            return _("共 %(total)d 行，其中 %(bad)d 行有错误，未写入任何数据。") % c
+            return self.refused()
         if self.committed:
             return _("已导入：共 %(total)d 行，新建 %(created)d 个场所（其中 %(locate)d 个待定位），"
                      "更新 %(updated)d 个。") % c

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.cases.directory import RowError
+from gongzhi.core.imports import ImportReport, RowError
 
 from . import grading, rules, services
 from .models import Grade, GradingScheme, PoliceArea
@@ -45,25 +45,15 @@ class FiguresRow:
 
 
 @dataclass
-class FiguresReport:
-    total: int = 0
+class FiguresReport(ImportReport):
     created: int = 0
     updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    committed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def error_lines(self) -> list[str]:
-        return [str(e) for e in sorted(self.errors, key=lambda e: e.row)]
 
     def summary(self) -> str:
         c = {"total": self.total, "created": self.created, "updated": self.updated,
              "bad": len({e.row for e in self.errors})}
         if self.errors:
-            return _("共 %(total)d 行，其中 %(bad)d 行有错误，未写入任何数据。") % c
+            return self.refused()
         if self.committed:
             return _("已导入：共 %(total)d 行，新增 %(created)d 条，更新 %(updated)d 条。") % c
         return _("试运行：共 %(total)d 行，将新增 %(created)d 条，更新 %(updated)d 条；未写入任何数据。") % c
