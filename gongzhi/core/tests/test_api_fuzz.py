@@ -60,7 +60,7 @@ def _keep_the_test_connection():
 
 @pytest.fixture
 def real(world):
-    """Real objects the fuzzer may aim at: a case in the dispatcher's street, a token of his."""
+    """Real objects the fuzzer may aim at: a case in the dispatcher's street, a token of his, a shop."""
     from gongzhi.cases import intake
     from gongzhi.orgs import services as org_services
 
@@ -69,12 +69,18 @@ def real(world):
     token, raw = org_services.create_api_token(actor=world.dispatcher, user=world.dispatcher, name="fuzz",
                                                scope="write")
     spare, _ = org_services.create_api_token(actor=world.dispatcher, user=world.dispatcher, name="spare")
+    from gongzhi.premises import services as premises_services
+    from gongzhi.premises.models import PremisesType
+
+    shop = premises_services.create_premises(actor=None, name="好邻居便利店", type=PremisesType.objects.first(),
+                                             lon=100.05, lat=30.05)
     return {
         "raw_token": raw,
         "number": case.number, "master_number": other.number,
         "area_id": world.grid_a1.pk, "parent_id": world.community_a.pk, "under": world.street_a.pk,
         "parent": world.community_a.pk, "area": world.grid_a1.pk,
         "department_id": world.police_a.pk, "department": world.police_a.pk, "token_id": spare.pk,
+        "premises_id": shop.pk,
     }
 
 
