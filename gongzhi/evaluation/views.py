@@ -112,13 +112,31 @@ def indicators(request: HttpRequest) -> HttpResponse:
     # Departments: their work inside the area (whole months only; read from the facts).
     departments = (queries.department_ranking(month, within=area, scheme=spec, viewer=user)
                    if area is not None and counting.whole_months(start, end) and start == month else [])
+    people = [(member, queries.indicators(member.user, start, end, scheme=spec)) for member in _posts(area)]
     return render(request, "evaluation/indicators.html", {
         "departments": [r for r in departments if r.figures.cases],
+        "people": [(member, figures) for member, figures in people if figures.cases],
         "area": area, "tops": tops, "children": rows, "total": total, "spec": spec, "schemes": schemes,
         "scheme": scheme, "month": month, "start": start, "end": end, "period_label": period_label,
         "custom_range": bool(request.GET.get("start")), "definitions": _definitions(spec),
         "months": _recent_months(today),
     })
+
+
+#: At most this many posts (role holders) on the indicators page: each costs a few queries.
+MAX_POSTS = 40
+
+
+def _posts(area: Area | None) -> list:
+    """The active posts (岗位: a person in a role) in the area and its child areas — a community's
+    grid workers, a street's dispatchers — for the per-person figures."""
+    if area is None:
+        return []
+    from gongzhi.orgs.models import Membership
+
+    return list(Membership.objects.active().filter(Q(area=area) | Q(area__parent=area))
+                .select_related("user", "role", "area").order_by("area__path", "role__code", "user__username")
+                [:MAX_POSTS])
 
 
 def _recent_months(today: datetime.date, n: int = 13) -> list[datetime.date]:

@@ -76,3 +76,17 @@ def test_departments_are_shown_with_their_work_inside_my_area(world, cases, logi
     assert login(world.admin).get(f"/api/v1/evaluation/indicators?department={world.police_a.pk}&start=2026-10-01"
                                   "&end=2026-10-31").json()["figures"]["cases"] == 3
     assert login(world.outsider).get(f"/api/v1/evaluation/indicators?department={world.police_a.pk}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_indicators_page_shows_the_posts_of_an_area(world, login):
+    """A community's page lists its grid workers (posts) with the figures of what each did: here the
+    reports the grid worker made (one of them not filed: 有效上报率 50 %)."""
+    make_case(world.grid_a1, created=at("2026-10-05"), reporter=world.worker)
+    make_case(world.grid_a1, created=at("2026-10-06"), reporter=world.worker, status="not_filed", filed=False,
+              dispatched=False, handled=False)
+    page = login(world.dispatcher).get(f"/evaluation/?area={world.community_a.pk}&month=2026-10&scheme=city-management")
+    page = page.content.decode()
+    posts = page.split('id="posts"', 1)[1]
+    assert "网格员甲" in posts and "网格员乙" not in posts  # the other street's grid worker is not here
+    assert "50.00%" in posts
