@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "gongzhi.appraisal",
     "gongzhi.premises",
     "gongzhi.checklists",
+    "gongzhi.inspections",
     "gongzhi.screen",
 ]
 
