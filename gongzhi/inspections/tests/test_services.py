@@ -152,3 +152,18 @@ def test_mark_fixed_at_re_inspection(world, scene):
     assert v.hazards.filter(status=Hazard.Status.OPEN).count() == 2
     row = AuditLog.objects.get(action="inspection.hazard.fix")
     assert row.after["status"] == "fixed" and row.note == "通道已清理"
+
+
+def test_an_item_of_a_department_not_in_the_team_goes_to_the_one_serving_the_premises(world, scene):
+    team = services.create_team(actor=world.admin, station=scene.station, name="派出所小组",
+                                members=[(scene.second_officer, scene.police)])
+    v = services.record_visit(actor=scene.second_officer, team=team, premises=scene.premises, version=scene.version,
+                              answers={**ALL_PASS, "licence": "no"}, finished_at=at(2026, 9, 30, 9))
+    assert [n.number for n in v.notices.all()] == ["东市场监管所〔2026〕第0001号"]
+    # No market department serves the premises any more: refused, nothing stored.
+    scene.market.areas.clear()
+    with pytest.raises(ValidationError) as caught:
+        services.record_visit(actor=scene.second_officer, team=team, premises=scene.premises,
+                              version=scene.version, answers={**ALL_PASS, "licence": "no"})
+    assert "licence" in caught.value.message_dict
+    assert Visit.objects.count() == 1 and Notice.objects.count() == 1
