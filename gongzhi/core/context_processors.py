@@ -12,7 +12,23 @@ def shell(request):
         "map_tile_url": settings.MAP_TILE_URL,
         "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION,
         "calendar_warning": _calendar_warning_for(request),
+        # Called by the template only where the menu is drawn: staff links for those who work in an area.
+        "works_in_an_area": lambda: _works_in_an_area(request),
     }
+
+
+def _works_in_an_area(request) -> bool:
+    """Whether the user holds a role in an area or works for a department (a jurisdiction): the menu
+    shows them the areas, people, premises, evaluation … pages; residents see what is theirs."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        return False
+    from .scoping import jurisdiction
+
+    try:
+        return not jurisdiction(user).empty
+    except DatabaseError:
+        return False
 
 
 def _calendar_warning_for(request) -> str | None:
