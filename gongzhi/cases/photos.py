@@ -107,14 +107,21 @@ def save_photo(case, upload, *, stage: str, actor=None, event=None) -> CasePhoto
                       event=event, width=image.width, height=image.height)
     # The original is re-encoded too (no active content survives), kept private with its EXIF dropped
     # as well: the position that matters is the case's own, stored in fields.
-    photo.image.save(f"{name}.jpg", ContentFile(_encode(image, max_side=4096, quality=90)), save=False)
-    photo.public.save(f"{name}-public.jpg", ContentFile(_encode(image, max_side=1600, quality=82)), save=False)
-    photo.thumbnail.save(f"{name}-thumb.jpg", ContentFile(_encode(image, max_side=320, quality=75)), save=False)
-    written = _written.get()
-    if written is not None:
-        written += [photo.image, photo.public, photo.thumbnail]
+    write_jpeg(photo.image, f"{name}.jpg", image, max_side=4096, quality=90)
+    write_jpeg(photo.public, f"{name}-public.jpg", image, max_side=1600, quality=82)
+    write_jpeg(photo.thumbnail, f"{name}-thumb.jpg", image, max_side=320, quality=75)
     photo.save()
     return photo
+
+
+def write_jpeg(field, name: str, image: Image.Image, *, max_side: int, quality: int) -> None:
+    """Store ``image`` (from ``check_upload``) re-encoded as a JPEG in a model's file field — only the
+    pixels, no EXIF or comment. Inside ``removed_on_error()`` the file is deleted again if the block
+    fails. For any model with photos (cases, premises …)."""
+    field.save(name, ContentFile(_encode(image, max_side=max_side, quality=quality)), save=False)
+    written = _written.get()
+    if written is not None:
+        written.append(field)
 
 
 _written: contextvars.ContextVar[list | None] = contextvars.ContextVar("case_photo_files", default=None)

@@ -16,7 +16,6 @@ import re
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -249,18 +248,12 @@ def add_photo(premises: Premises, upload, *, actor, caption: str = "") -> Premis
     photo = PremisesPhoto(premises=premises, caption=(caption or "").strip()[:100], width=image.width,
                           height=image.height,
                           uploaded_by=actor if getattr(actor, "is_authenticated", False) else None)
-    # Re-encoded without EXIF: nothing of the upload but the pixels is kept.
-    photo.image.save(f"{name}.jpg", ContentFile(photos._encode(image, max_side=1600, quality=85)), save=False)
-    photo.thumbnail.save(f"{name}-thumb.jpg", ContentFile(photos._encode(image, max_side=320, quality=75)),
-                         save=False)
-    try:
-        with transaction.atomic():
-            photo.save()
-            audit.record(actor, "premises.photo_add", premises, after={"photo": photo.pk}, note=photo.caption)
-    except BaseException:
-        for field in (photo.image, photo.thumbnail):
-            field.storage.delete(field.name)
-        raise
+    with photos.removed_on_error(), transaction.atomic():  # no orphaned files if the row is not written
+        # Re-encoded without EXIF: nothing of the upload but the pixels is kept.
+        photos.write_jpeg(photo.image, f"{name}.jpg", image, max_side=1600, quality=85)
+        photos.write_jpeg(photo.thumbnail, f"{name}-thumb.jpg", image, max_side=320, quality=75)
+        photo.save()
+        audit.record(actor, "premises.photo_add", premises, after={"photo": photo.pk}, note=photo.caption)
     return photo
 
 
