@@ -156,6 +156,11 @@ def _locked_head(*, repair: bool = False) -> AuditChain:
     last = AuditLog.objects.filter(seq__isnull=False).order_by("-seq").first()
     cp = AuditCheckpoint.objects.order_by("-seq").first()
     if (last is not None or cp is not None) and not repair:
+        # Another sealer may have created the head and sealed since our first look (the very first
+        # seal, two workers at once): this statement sees what it committed meanwhile.
+        head = AuditChain.objects.select_for_update().filter(pk=1).first()
+        if head is not None:
+            return head
         raise ChainHeadMissing("the audit chain head is missing; run `gongzhi audit_verify --repair-head`")
     head = AuditChain(pk=1, seq=0, hash=GENESIS)
     if last is not None:
