@@ -40,6 +40,7 @@ urlpatterns = [
     path("screen/", include("gongzhi.screen.urls")),  # 指挥大屏与月报 (docs/screen.md)
     path("premises/", include("gongzhi.premises.urls")),  # 场所 (docs/premises.md)
     path("checklists/", include("gongzhi.checklists.urls")),  # XLSForm 检查表 (docs/checklists.md)
+    path("inspections/", include("gongzhi.inspections.urls")),  # 联合检查 星火工作站 (docs/inspections.md)
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),
