@@ -342,3 +342,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+# Joint inspections: a premises failing the same checklist item this many times within 12 months
+# is a repeat offender (docs/inspections.md).
+INSPECTIONS_REPEAT_FAILURES = envint("INSPECTIONS_REPEAT_FAILURES", 3)

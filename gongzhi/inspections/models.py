@@ -89,6 +89,24 @@ class Visit(models.Model):
         return f"{self.premises} · {self.started_at:%Y-%m-%d}"
 
 
+class VisitPhoto(models.Model):
+    """A photo answer of a visit (a checklist ``photo`` question), re-encoded without EXIF. The visit's
+    answer for that question is the question name; the photo is found by (visit, question)."""
+
+    visit = models.ForeignKey(Visit, verbose_name=_("检查记录"), on_delete=models.CASCADE, related_name="photos")
+    question = models.CharField(_("检查项代码"), max_length=100)
+    image = models.FileField(_("照片"), upload_to="inspections/%Y/%m/", max_length=255)
+    thumbnail = models.FileField(_("缩略图"), upload_to="inspections/%Y/%m/", max_length=255)
+
+    class Meta:
+        verbose_name = _("检查照片")
+        verbose_name_plural = _("检查照片")
+        constraints = [models.UniqueConstraint(fields=["visit", "question"], name="inspections_photo_once")]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} · {self.question}"
+
+
 class Hazard(models.Model):
     """A failed checklist item: owned by its department, to be fixed by the deadline."""
 

@@ -18,12 +18,15 @@ the premises. ``mark_fixed``: staff of the hazard's department, or whoever cover
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.cases import photos as case_photos
 from gongzhi.checklists.models import ChecklistVersion
 from gongzhi.checklists.services import failed_items, validate_answers
 from gongzhi.core import audit, calendar
@@ -31,7 +34,18 @@ from gongzhi.core.errors import Conflict
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs.models import Department, Staff
 
-from .models import Hazard, Notice, NoticeSequence, Station, Team, TeamMember, Visit
+from .models import (
+    Hazard,
+    HazardEvent,
+    Notice,
+    NoticeSequence,
+    Reinspection,
+    Station,
+    Team,
+    TeamMember,
+    Visit,
+    VisitPhoto,
+)
 
 COMMUNITY_LEVEL = "community"
 #: Used only if a checklist item carries no rectification days (the workbook check requires them).
@@ -175,8 +189,14 @@ def _validation_error(errors: dict[str, str]) -> ValidationError:
 
 def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answers: dict,
                  started_at: datetime.datetime | None = None, finished_at: datetime.datetime | None = None,
-                 acknowledged_by: str = "", signature=None) -> Visit:
+                 acknowledged_by: str = "", signature=None, photos: dict | None = None) -> Visit:
     """Store a finished visit with its hazards and notices (see the module's docstring).
+
+    ``photos`` maps a ``photo`` question's name to its upload; each is checked (a bad one refuses the
+    visit), re-encoded without EXIF into a ``VisitPhoto``, and the answer becomes ``photo:<its id>``.
+    Each hazard records how often the same item failed at the premises in the 12 months before
+    (``earlier_failures``: the repeat-offender rule) and gets its "found" timeline row; each notice gets
+    its first re-inspection (回头看) at its deadline.
 
     Raises ``PermissionDenied`` if ``actor`` may not record it, ``ValidationError`` for bad answers
     (``{question name: [message]}``), a premises outside the station's community, a retired-before-use
@@ -196,9 +216,21 @@ def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answ
     acknowledged_by = (acknowledged_by or "").strip()
     if len(acknowledged_by) > 100:
         raise ValidationError({"acknowledged_by": [_("签收人不能超过 100 个字符")]})
+    photos = dict(photos or {})
+    images = {}
+    for name, upload in photos.items():
+        try:
+            images[name] = case_photos.check_upload(upload)
+        except ValidationError as error:
+            raise ValidationError({name: error.messages}) from None
+        answers = {**answers, name: f"upload:{getattr(upload, 'name', name)}"[:300]}
     cleaned, errors = validate_answers(version, answers)
     if errors:
         raise _validation_error(errors)
+    unknown = [name for name in images if cleaned.get(name) is None or version.form.questions.get(
+        name, {}).get("type") != "photo"]
+    if unknown:
+        raise ValidationError({unknown[0]: [_("该项不需要照片")]})
     items = failed_items(version, answers)
 
     finished_at = finished_at or timezone.now()
@@ -217,7 +249,11 @@ def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answ
         departments[item.department_code] = department
 
     year = timezone.localtime(finished_at).year
-    with transaction.atomic():
+    earlier = dict(Hazard.objects.filter(
+        premises=premises, item_name__in=[i.name[:100] for i in items],
+        created_at__gte=finished_at - datetime.timedelta(days=365), created_at__lt=finished_at,
+    ).values_list("item_name").annotate(n=Count("pk")).values_list("item_name", "n"))
+    with case_photos.removed_on_error(), transaction.atomic():
         visit = Visit(team=team, premises=premises, checklist_version=version, answers=cleaned,
                       started_at=started_at, finished_at=finished_at,
                       recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -225,6 +261,16 @@ def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answ
         if signature is not None:
             visit.signature = signature
         visit.save()
+        for name, image in images.items():
+            photo = VisitPhoto(visit=visit, question=name)
+            stem = f"{visit.pk}-{uuid.uuid4().hex[:12]}"
+            case_photos.write_jpeg(photo.image, f"{stem}.jpg", image, max_side=1600, quality=85)
+            case_photos.write_jpeg(photo.thumbnail, f"{stem}-thumb.jpg", image, max_side=320, quality=75)
+            photo.save()
+            cleaned[name] = f"photo:{photo.pk}"
+        if images:
+            visit.answers = cleaned
+            visit.save(update_fields=["answers"])
         by_department: dict[int, list[Hazard]] = {}
         for item in items:
             department = departments[item.department_code]
@@ -234,7 +280,10 @@ def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answ
                 answer=list(item.answer), department=department,
                 severity=item.severity if item.severity in Hazard.Severity.values else Hazard.Severity.MINOR,
                 legal_basis=item.legal_basis, rectification_days=days,
-                deadline=calendar.add_working_days(finished_at, days), created_at=finished_at)
+                deadline=calendar.add_working_days(finished_at, days), created_at=finished_at,
+                earlier_failures=min(earlier.get(item.name[:100], 0), 32767))
+            HazardEvent.objects.create(hazard=hazard, kind=HazardEvent.Kind.FOUND, at=finished_at,
+                                       actor=visit.recorded_by)
             by_department.setdefault(department.pk, []).append(hazard)
         notices = []
         for hazards in by_department.values():
@@ -246,6 +295,7 @@ def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answ
                 deadline=max(h.deadline for h in hazards), issued_at=finished_at)
             notice.hazards.set(hazards)
             notices.append(notice)
+            Reinspection.objects.create(notice=notice, round=1, due_at=notice.deadline)
             audit.record(actor, "inspection.notice.issue", notice,
                          after={"number": notice.number, "visit": visit.pk, "department": department.pk,
                                 "deadline": notice.deadline.isoformat(), "hazards": [h.pk for h in hazards]})

@@ -34,6 +34,7 @@ def checklist_bytes() -> bytes:
         row("select_one yn", "licence", "营业执照亮照经营", required="yes", department="market", severity="minor",
             days=1, legal="《市场主体登记管理条例》第三十六条"),
         row("integer", "staff", "从业人员数", constraint=". >= 0 and . <= 500", message="人数应在 0 到 500 之间"),
+        row("image", "shopfront", "门头照片"),
     ])
 
 

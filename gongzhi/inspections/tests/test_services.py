@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import datetime
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from gongzhi.core.errors import Conflict
 from gongzhi.core.models import AuditLog
 from gongzhi.inspections import services
-from gongzhi.inspections.models import Hazard, Notice, NoticeSequence, Station, TeamMember, Visit
+from gongzhi.inspections.models import (
+    Hazard,
+    HazardEvent,
+    Notice,
+    NoticeSequence,
+    Reinspection,
+    Station,
+    TeamMember,
+    Visit,
+    VisitPhoto,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +180,47 @@ def test_an_item_of_a_department_not_in_the_team_goes_to_the_one_serving_the_pre
                               version=scene.version, answers={**ALL_PASS, "licence": "no"})
     assert "licence" in caught.value.message_dict
     assert Visit.objects.count() == 1 and Notice.objects.count() == 1
+
+
+def test_repeat_failures_of_an_item_within_twelve_months_are_counted(world, scene):
+    failing = {**ALL_PASS, "extinguisher": "no"}
+    visit(scene, world, failing, when=at(2025, 8, 20, 9))  # more than 12 months before the last: not counted
+    visit(scene, world, failing, when=at(2026, 3, 2, 9))
+    visit(scene, world, failing, when=at(2026, 6, 1, 9))
+    last = visit(scene, world, {**failing, "licence": "no"}, when=at(2026, 9, 1, 9))
+    counts = {h.item_name: h.earlier_failures for h in last.hazards.all()}
+    assert counts == {"extinguisher": 2, "licence": 0}
+
+
+def test_a_visit_writes_found_events_and_schedules_one_reinspection_per_notice(world, scene):
+    v = visit(scene, world, TWO_DEPARTMENTS_FAIL)
+    assert HazardEvent.objects.filter(hazard__visit=v, kind=HazardEvent.Kind.FOUND).count() == v.hazards.count()
+    rows = {(r.notice_id, r.round, r.due_at, r.status) for r in Reinspection.objects.filter(notice__visit=v)}
+    assert rows == {(n.pk, 1, n.deadline, Reinspection.Status.DUE) for n in v.notices.all()}
+
+
+def photo(name="shop.jpg", size=(64, 48)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(buffer, "JPEG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def test_a_photo_answer_is_stored_re_encoded_and_referenced(world, scene):
+    v = services.record_visit(actor=world.handler, team=scene.team, premises=scene.premises, version=scene.version,
+                              answers=ALL_PASS, photos={"shopfront": photo()})
+    stored = VisitPhoto.objects.get(visit=v, question="shopfront")
+    assert v.answers["shopfront"] == f"photo:{stored.pk}"
+    assert stored.image.read()[:2] == b"\xff\xd8" and stored.thumbnail.name
+
+
+def test_a_bad_photo_refuses_the_visit_and_stores_nothing(world, scene):
+    bad = SimpleUploadedFile("x.jpg", b"not a picture", content_type="image/jpeg")
+    with pytest.raises(ValidationError) as caught:
+        services.record_visit(actor=world.handler, team=scene.team, premises=scene.premises,
+                              version=scene.version, answers=TWO_DEPARTMENTS_FAIL, photos={"shopfront": bad})
+    assert "shopfront" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        services.record_visit(actor=world.handler, team=scene.team, premises=scene.premises,
+                              version=scene.version, answers=TWO_DEPARTMENTS_FAIL, photos={"staff": photo()})
+    assert "staff" in caught.value.message_dict
+    assert not Visit.objects.exists() and not VisitPhoto.objects.exists() and not Hazard.objects.exists()
