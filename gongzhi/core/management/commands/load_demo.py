@@ -59,6 +59,9 @@ class Command(BaseCommand):
 
         build_demo_evaluation(stdout=self.stdout)
         build_demo_inspections(stdout=self.stdout)
+        from gongzhi.inspections.demo import build_demo_joint_inspections
+
+        build_demo_joint_inspections(stdout=self.stdout)  # station, team, past visits (docs/inspections.md)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:

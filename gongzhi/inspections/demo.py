@@ -1,0 +1,76 @@
+"""Demo data for joint inspections (seed 001): the 新城社区星火工作站 with one team of the four
+凤凰岭 departments (the demo logins fhl-office, fhl-police, fhl-market, fhl-enforcement) and past
+visits of demo premises, so the notices, hazards and re-inspections have something to show.
+
+Called by ``gongzhi demo`` after the premises; does nothing twice. Every write goes through the
+service functions (actor ``None``: the system)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TextIO
+
+from django.db import transaction
+from django.utils import timezone
+
+from gongzhi.areas.models import Area
+from gongzhi.checklists.models import Checklist
+from gongzhi.checklists.sample import SAMPLE_CODE
+from gongzhi.orgs.models import Department, User
+from gongzhi.premises.models import Premises
+
+from . import services
+from .models import Station
+
+COMMUNITY = "新城社区"
+TEAM = "第一联合检查小组"
+MEMBERS = (("fhl-office", "fhl-office"), ("fhl-police", "fhl-police"), ("fhl-market", "fhl-market"),
+           ("fhl-enforcement", "fhl-enforcement"))  # (username, department code)
+
+#: Everything in order (the sample checklist, a shop that sells food).
+ALL_PASS = {
+    "open_now": "yes", "staff_count": 3, "business_licence": "yes", "sells_food": "yes", "food_licence": "yes",
+    "food_hygiene": ["ok"], "fire_exit": "yes", "extinguishers": 2, "extinguishers_valid": "yes",
+    "no_three_in_one": "yes", "residents_registered": "yes", "no_outside_business": "yes",
+    "signboard_ok": "yes", "frontage_clean": "yes", "no_flying_wire": "yes",
+}
+# (premises name, days ago, failed answers, the operator who signed)
+VISITS = (
+    ("小巷烧烤", 24, {"fire_exit": "no", "food_licence": "no", "no_outside_business": "no"}, "郎振宇"),
+    ("快乐网吧", 10, {"sells_food": "no", "extinguishers_valid": "no", "no_flying_wire": "no"}, "巫永刚"),
+    ("凤凰便民超市", 6, {}, "韩立新"),
+)
+
+
+def build_demo_joint_inspections(*, stdout: TextIO | None = None) -> int:
+    """The station, its team and the past visits; returns the number of visits recorded."""
+    community = Area.objects.filter(name=COMMUNITY).first()
+    checklist = Checklist.objects.filter(code=SAMPLE_CODE).first()
+    version = checklist.active_version if checklist is not None else None
+    if community is None or version is None or Station.objects.filter(area=community).exists():
+        return 0
+    users = {u.username: u for u in User.objects.filter(username__in=[m[0] for m in MEMBERS])}
+    departments = {d.code: d for d in Department.objects.filter(code__in=[m[1] for m in MEMBERS])}
+    if len(users) < len(MEMBERS) or len(departments) < len(MEMBERS):
+        return 0
+    now = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    recorded = 0
+    with transaction.atomic():
+        station = services.create_station(actor=None, area=community)
+        team = services.create_team(actor=None, station=station, name=TEAM,
+                                    members=[(users[u], departments[d]) for u, d in MEMBERS])
+        for name, days_ago, failed, operator in VISITS:
+            premises = Premises.objects.filter(name=name).first()
+            if premises is None:
+                continue
+            answers = {**ALL_PASS, **failed}
+            if answers["sells_food"] == "no":
+                answers = {k: v for k, v in answers.items() if k not in ("food_licence", "food_hygiene")}
+            finished = now - datetime.timedelta(days=days_ago)
+            services.record_visit(actor=None, team=team, premises=premises, version=version, answers=answers,
+                                  started_at=finished - datetime.timedelta(minutes=25), finished_at=finished,
+                                  acknowledged_by=operator)
+            recorded += 1
+    if stdout is not None:
+        stdout.write(f"联合检查 / Joint inspections: {station.name}, {recorded} visits\n")
+    return recorded
