@@ -89,13 +89,13 @@ class RoutingRuleInline(admin.TabularInline):
 
 @admin.register(Category)
 class CategoryAdmin(AuditedInlinesMixin, AuditedModelAdmin):
-    list_display = ["code", "name", "kind", "major_name", "default_department", "is_active", "version"]
-    list_filter = ["version", "kind", "is_active", "major_name"]
+    list_display = ["code", "name", "kind", "major_name", "default_department", "is_active", "is_public", "version"]
+    list_filter = ["version", "kind", "is_active", "is_public", "major_name"]
     search_fields = ["code", "name", "keywords"]
     list_select_related = ["version", "default_department"]
     autocomplete_fields = ["default_department"]
     fields = ["version", "code", "name", "kind", "major_code", "major_name", "keywords", "default_department",
-              "closing_condition", "extra_fields", "is_active"]
+              "closing_condition", "extra_fields", "is_active", "is_public"]
     inlines = [TimeLimitInline, RoutingRuleInline]
 
     def get_readonly_fields(self, request, obj=None):

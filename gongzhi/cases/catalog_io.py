@@ -40,7 +40,7 @@ from .directory import active_version, clean_extra_fields, code_problem, kind_fr
 from .models import Category, DirectoryVersion, RoutingRule, TimeLimit
 
 CATEGORY_COLUMNS = ("code", "name", "kind", "major_code", "major_name", "keywords", "default_department",
-                    "closing_condition", "extra_fields", "is_active")
+                    "closing_condition", "extra_fields", "is_active", "is_public")
 LIMIT_COLUMNS = ("code", "step", "area_class", "urgent", "amount", "unit")
 ROUTING_COLUMNS = ("code", "area_code", "department_code", "priority")
 SHEETS = {"categories": CATEGORY_COLUMNS, "time_limits": LIMIT_COLUMNS, "routing": ROUTING_COLUMNS}
@@ -48,7 +48,7 @@ SHEET_ALIASES = {"分类": "categories", "处置时限": "time_limits", "时限"
 HEADER_ALIASES = {
     "编码": "code", "分类编码": "code", "名称": "name", "类型": "kind", "大类编码": "major_code",
     "大类名称": "major_name", "关键词": "keywords", "默认处置部门": "default_department", "结案条件": "closing_condition",
-    "附加字段": "extra_fields", "启用": "is_active", "环节": "step", "区域类别": "area_class", "紧急": "urgent",
+    "附加字段": "extra_fields", "启用": "is_active", "公开": "is_public", "环节": "step", "区域类别": "area_class", "紧急": "urgent",
     "时限": "amount", "单位": "unit", "区域编码": "area_code", "部门编码": "department_code", "处置部门": "department_code",
     "优先级": "priority",
 }
@@ -106,7 +106,7 @@ def export_workbook(version: DirectoryVersion | None = None) -> bytes:
     sheet_rows("categories", (
         (c.code, c.name, c.kind, c.major_code, c.major_name, c.keywords,
          c.default_department.code if c.default_department_id else "", c.closing_condition,
-         json.dumps(c.extra_fields, ensure_ascii=False) if c.extra_fields else "", c.is_active)
+         json.dumps(c.extra_fields, ensure_ascii=False) if c.extra_fields else "", c.is_active, c.is_public)
         for c in categories.iterator(chunk_size=1000)))
     limits = (TimeLimit.objects.filter(category__version=version).select_related("category")
               .order_by("category__code", "step", "area_class", "urgent"))
@@ -397,11 +397,13 @@ class _Checker:
                 self.error(row, "extra_fields", _("附加字段不是有效的 JSON 文本"))
             except ValidationError as exc:
                 self.error(row, "extra_fields", "；".join(exc.messages))
-        if "is_active" in given and row.text("is_active"):  # an empty cell leaves it alone
-            flag = _bool(row.values.get("is_active"))
-            if flag is None:
-                self.error(row, "is_active", _("启用须填 是/否 或 TRUE/FALSE"))
-            values["is_active"] = bool(flag)
+        for column, message in (("is_active", _("启用须填 是/否 或 TRUE/FALSE")),
+                                ("is_public", _("公开须填 是/否 或 TRUE/FALSE"))):
+            if column in given and row.text(column):  # an empty cell leaves it alone
+                flag = _bool(row.values.get(column))
+                if flag is None:
+                    self.error(row, column, message)
+                values[column] = bool(flag)
         return values
 
     # -- limits and rules ---------------------------------------------------------------------

@@ -18,8 +18,9 @@ the time difference, the meaningful shared words (stop words, punctuation, digit
 characters dropped) and the photos of both.
 
 Who sees what: with ``user`` only cases ``Case.objects.visible_to(user)`` are compared (the command
-center's panel, the API). ``user=None`` compares every open case: the resident's "similar open
-cases nearby" on the report page, which must then show public fields only (``public_view``).
+center's panel, the API). ``user=None`` compares every open case of a public category
+(``Case.objects.public()``): the resident's "similar open cases nearby" on the report page, which
+must then show public fields only (``public_view``).
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ def candidates_query(probe: Probe, *, user=None, radius_m: float, window: dateti
     """The SQL prefilter: open, not this case, inside the box and the window, related category."""
     lon_min, lat_min, lon_max, lat_max = bounding_box(probe.lon, probe.lat, radius_m)
     at = probe.created_at or timezone.now()
-    qs = Case.objects.visible_to(user) if user is not None else Case.objects.all()
+    qs = Case.objects.visible_to(user) if user is not None else Case.objects.public()
     qs = qs.filter(status__in=OPEN_STATES, master__isnull=True,
                    lat__gte=lat_min, lat__lte=lat_max, lon__gte=lon_min, lon__lte=lon_max,
                    created_at__gte=at - window, created_at__lte=at + window)
@@ -305,7 +306,7 @@ def public_view(candidate: Candidate) -> dict:
 
 
 def nearby_for(user, fields, *, limit: int = 5) -> list[dict]:
-    """The report page's "similar open cases nearby": every open case counts (``user=None``), shown
+    """The report page's "similar open cases nearby": every public open case counts (``user=None``), shown
     through ``public_view``, marked when the user reported it (``mine``) or follows it already."""
     from .models import CaseFollower
 
@@ -338,8 +339,8 @@ def followable(user, number: str, lon, lat) -> Case:
     lon, lat = _finite(lon), _finite(lat)
     if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90) or not isinstance(number, str):
         raise Http404
-    case = (Case.objects.filter(number=number[:32], status__in=OPEN_STATES, lon__isnull=False, lat__isnull=False)
-            .select_related("category").first())
+    case = (Case.objects.public().filter(number=number[:32], status__in=OPEN_STATES, lon__isnull=False,
+                                         lat__isnull=False).select_related("category").first())
     if case is None or haversine_m(lon, lat, case.lon, case.lat) > settings.CASE_DUPLICATE_RADIUS_M:
         raise Http404
     return case
@@ -350,7 +351,8 @@ def public_photo(number: str, photo_id: int, lon: float | None, lat: float | Non
     nearby list shows. Without a point near the case: None (the same 404 as a missing photo)."""
     if lon is None or lat is None:
         return None
-    photo = (CasePhoto.objects.filter(pk=photo_id, case__number=number[:32], case__status__in=OPEN_STATES,
+    photo = (CasePhoto.objects.filter(pk=photo_id, case__in=Case.objects.public().filter(number=number[:32]),
+                                      case__status__in=OPEN_STATES,
                                       case__lon__isnull=False, case__lat__isnull=False,
                                       stage=CasePhoto.Stage.REPORT).exclude(thumbnail="")
              .select_related("case").first())

@@ -58,6 +58,10 @@ class Category(models.Model):
     extra_fields = models.JSONField(_("附加字段"), default=list, blank=True,
                                     help_text=_('如 [{"name": "plate", "label": "车牌号", "required": false}]'))
     is_active = models.BooleanField(_("启用"), default=True)
+    is_public = models.BooleanField(
+        _("公开"), default=True,
+        help_text=_("公开的分类：其案件（标题、状态、位置、照片）可经 Open311 查询，并在居民上报时作为附近案件显示。"
+                    "涉及个人隐私或敏感事项的分类请取消公开。"))
 
     class Meta:
         verbose_name = _("案件分类")
@@ -112,6 +116,11 @@ class RoutingRule(models.Model):
 class CaseQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATES)
+
+    def public(self):
+        """Cases anybody may be shown something of (Open311, the nearby list of the report page): not
+        in a category marked not public (``Category.is_public``). Not yet categorised ones count."""
+        return self.filter(Q(category__isnull=True) | Q(category__is_public=True))
 
     def visible_to(self, user):
         """The read door for cases: inside the user's areas, dispatched to their department, or their own."""

@@ -126,7 +126,7 @@ def _public_photos() -> Prefetch:
 
 
 def cases() -> QuerySet[Case]:
-    return (Case.objects.select_related("category", "department", "open311")
+    return (Case.objects.public().select_related("category", "department", "open311")
             .only("number", "title", "status", "category__code", "category__name", "department__name",
                   "created_at", "updated_at", "closed_at", "due_at", "address", "area_id", "area__code",
                   "lat", "lon", "open311__media_url", "open311__id")
@@ -194,7 +194,8 @@ def request_item(request, case: Case) -> dict:
 
 def find_updates(*, start, end, ids: list[str]) -> list[CaseEvent]:
     """Timeline events that moved a case (and each report), oldest first: what a client polls."""
-    qs = (CaseEvent.objects.filter(Q(action="report") | ~Q(from_status=F("to_status")))
+    qs = (CaseEvent.objects.filter(Q(action="report") | ~Q(from_status=F("to_status")),
+                                   case__in=Case.objects.public())
           .select_related("case").only("id", "at", "action", "to_status", "case__number")
           .prefetch_related(Prefetch("photos", queryset=CasePhoto.objects.filter(stage__in=PUBLIC_STAGES)
                                      .only("id", "event_id"), to_attr="public_photos")))

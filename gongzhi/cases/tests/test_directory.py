@@ -254,7 +254,8 @@ def test_import_dry_run_then_commit(world, directory):
     sheets = {
         "categories": [list(catalog_io.CATEGORY_COLUMNS),
                        ["06010", "暴露垃圾", "matter", "06", "市容环境类", "垃圾 堆放", "police-a", "清理干净", "", True],
-                       ["L001", "噪音扰民", "", "", "", "噪音", "", "", '[{"name": "db", "label": "分贝"}]', "是"]],
+                       ["L001", "噪音扰民", "", "", "", "噪音", "", "", '[{"name": "db", "label": "分贝"}]', "是",
+                        "否"]],
         "time_limits": [list(catalog_io.LIMIT_COLUMNS),
                         ["06010", "处置", "A", "否", 2, "工作小时"],
                         ["06010", "handle", "", False, 4, "working_hours"],
@@ -276,6 +277,7 @@ def test_import_dry_run_then_commit(world, directory):
     assert {(t.area_class, t.amount) for t in garbage.limits.all()} == {("A", 2), ("", 4)}
     noise = Category.objects.get(version=directory["version"], code="L001")
     assert noise.kind == Category.Kind.LOCAL and noise.extra_fields == [{"name": "db", "label": "分贝"}]
+    assert not noise.is_public and garbage.is_public  # 公开: an empty or missing cell leaves it as it was
     limit = noise.limits.get()
     assert (limit.step, limit.urgent, limit.amount, limit.unit) == ("dispatch", True, Decimal("1.5"), "natural_hours")
     assert noise.rules.get().priority == 10

@@ -198,6 +198,23 @@ def test_the_resident_sees_nearby_and_follows(world, directory, login, django_ca
     assert client.get(detail).status_code == 404
 
 
+def test_a_case_of_a_category_marked_not_public_is_not_offered_nearby(world, directory, login):
+    case = report(world, directory["garbage"], title="小区门口垃圾堆积", user=world.resident)
+    Category.objects.filter(pk=directory["garbage"].pk).update(is_public=False)
+    from gongzhi.orgs import services as org_services
+
+    client = login(org_services.create_user(actor=None, username="neighbour", password="correct-horse-battery"))
+    answer = client.get(reverse("report:nearby"), {"lon": LON, "lat": LAT, "title": "门口垃圾堆积",
+                                                   "category": "06010"}, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and case.number not in answer.content.decode()
+    follow = client.post(reverse("report:follow"), {"number": case.number, "lon": LON, "lat": LAT},
+                         HTTP_ACCEPT="application/json")
+    assert follow.status_code == 400  # as if it did not exist
+    # staff still see it as a duplicate candidate (their own door)
+    probe = {"title": "门口垃圾堆积", "lon": LON, "lat": LAT, "category": directory["garbage"]}
+    assert [c.case.pk for c in duplicates.find_duplicates(probe, user=world.dispatcher)] == [case.pk]
+
+
 def test_visible_to_lists_each_case_once(world, directory):
     case = report(world, directory["garbage"])
     for user in (world.worker, world.dispatcher, world.handler):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from gongzhi.cases.choices import Status
-from gongzhi.cases.models import Case
+from gongzhi.cases.models import Case, Category
 from gongzhi.open311.models import ApiClient, SubmittedRequest
 
 from .conftest import BASE, IN_A1, error_codes, jpeg, parse
@@ -525,3 +525,17 @@ def test_a_department_can_only_move_its_own_cases(client, keys, world):
         "updated_datetime": "2026-11-23T08:00:00+08:00", "description": "已清理"})
     assert response.status_code == 403
     assert Case.objects.get(number=number).status == Status.REPORTED
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_category_marked_not_public_is_never_published(client, keys, fmt):
+    (number,) = make(client, keys, 1)
+    Category.objects.filter(code="06010").update(is_public=False)
+    listed = client.get(f"{BASE}/requests.{fmt}")
+    assert listed.status_code == 200 and number not in listed.content.decode()
+    one = client.get(f"{BASE}/requests/{number}.{fmt}")
+    assert one.status_code == 404 and error_codes(one) == ["404"]  # as if it did not exist
+    updates = client.get(f"{BASE}/servicerequestupdates.{fmt}")
+    assert updates.status_code == 200 and number not in updates.content.decode()
+    Category.objects.filter(code="06010").update(is_public=True)
+    assert number in client.get(f"{BASE}/requests.{fmt}").content.decode()
