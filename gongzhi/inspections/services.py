@@ -34,6 +34,7 @@ from gongzhi.core.errors import Conflict
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs.models import Department, Staff
 
+from . import plans
 from .models import (
     Hazard,
     HazardEvent,
@@ -299,6 +300,7 @@ def record_visit(*, actor, team: Team, premises, version: ChecklistVersion, answ
             audit.record(actor, "inspection.notice.issue", notice,
                          after={"number": notice.number, "visit": visit.pk, "department": department.pk,
                                 "deadline": notice.deadline.isoformat(), "hazards": [h.pk for h in hazards]})
+        plans.mark_visited(visit)  # a planned premises: its target on the team's plan is done
         audit.record(actor, "inspection.visit.record", visit,
                      after={"team": team.pk, "premises": premises.pk, "version": version.pk,
                             "failed": [i.name for i in items], "notices": [n.number for n in notices]})

@@ -224,3 +224,15 @@ def test_a_bad_photo_refuses_the_visit_and_stores_nothing(world, scene):
                               version=scene.version, answers=TWO_DEPARTMENTS_FAIL, photos={"staff": photo()})
     assert "staff" in caught.value.message_dict
     assert not Visit.objects.exists() and not VisitPhoto.objects.exists() and not Hazard.objects.exists()
+
+
+def test_a_planned_visit_fills_its_target(world, scene):
+    from gongzhi.inspections import plans
+
+    plan = plans.create_plan(actor=world.admin, team=scene.team, name="周三检查", weekday=3,
+                             checklist=scene.version.checklist)
+    day = plans.build_day(plan, datetime.date(2026, 9, 30))
+    target = day.targets.get(premises=scene.premises)
+    v = visit(scene, world, ALL_PASS, when=at(2026, 9, 30, 10))
+    target.refresh_from_db()
+    assert target.visit_id == v.pk
