@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gongzhi.areas import queries as area_queries
 from gongzhi.areas.io import ImportFileError
 from gongzhi.core.scoping import MAX_ID
+from gongzhi.inspections.visit_queries import premises_history
 
 from . import io, queries, services
 from .forms import ImportForm, LicenceForm, PhotoForm, PremisesForm
@@ -104,6 +105,7 @@ def detail(request, pk: int):
         "premises": premises, "licences": premises.licences.all(), "photos": premises.photos.all(),
         "history": _history(premises), "can_write": services.can_write(request.user, premises),
         "licence_form": LicenceForm(), "photo_form": PhotoForm(),
+        "inspections": premises_history(premises),  # visits, hazards, notices (inspections app)
     })
 
 
