@@ -14,6 +14,8 @@ def shell(request):
         "calendar_warning": _calendar_warning_for(request),
         # Called by the template only where the menu is drawn: staff links for those who work in an area.
         "works_in_an_area": lambda: _works_in_an_area(request),
+        # The 联合检查 link for team members without a jurisdiction (asked only if works_in_an_area is false).
+        "in_inspection_team": lambda: _in_inspection_team(request),
     }
 
 
@@ -27,6 +29,19 @@ def _works_in_an_area(request) -> bool:
 
     try:
         return not jurisdiction(user).empty
+    except DatabaseError:
+        return False
+
+
+def _in_inspection_team(request) -> bool:
+    """Whether the user is a member of an active inspection team (inspections/plans.py)."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        return False
+    from gongzhi.inspections.plans import in_active_team
+
+    try:
+        return in_active_team(user)
     except DatabaseError:
         return False
 
