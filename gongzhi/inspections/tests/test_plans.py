@@ -291,3 +291,19 @@ def test_checklist_must_exist(world, scene):
     plans.update_plan(plan, actor=world.admin, checklist=other)
     plan.refresh_from_db()
     assert plan.checklist == other
+
+
+def test_command_builds_the_week(world, scene, mix):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    plan = make_plan(world, scene, max_targets=2)
+    out = StringIO()
+    call_command("inspections_build_plans", "--date", (D + datetime.timedelta(days=4)).isoformat(), stdout=out)
+    assert targets(PlanDay.objects.get(plan=plan, date=D)) == [("复查店", R.REINSPECTION), ("隐患店", R.OPEN_HAZARDS)]
+    assert "2027-W10: 1" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("inspections_build_plans", "--date", "2027-13-01")
+    with pytest.raises(CommandError):
+        call_command("inspections_build_plans", "--plan", str(plan.pk + 100))
