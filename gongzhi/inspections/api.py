@@ -134,12 +134,6 @@ def record_visit(request, payload: VisitIn):
             signature=signature)
     except PermissionDenied:
         raise Http404 from None
-    try:
-        from . import plans
-
-        plans.mark_visited(visit)
-    except (ImportError, AttributeError):  # pragma: no cover - the plans slice lands separately
-        pass
     return Status(201, queries.get_visit(request.user, visit.pk))
 
 

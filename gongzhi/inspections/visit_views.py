@@ -188,7 +188,6 @@ def _record(request, found: dict):
                 else:
                     general.extend(str(m) for m in msgs)
         else:
-            _mark_planned(visit)
             notices = visit.notices.count()
             if notices:
                 messages.success(request, _("检查记录已保存，已开具 %(n)d 份整改通知书") % {"n": notices})
@@ -197,17 +196,6 @@ def _record(request, found: dict):
             return redirect("inspections:visit", pk=visit.pk)
     return _form(request, found, answers=answers, errors=errors, general=general,
                  acknowledged_by=acknowledged_by, started_at=started_at, status=400)
-
-
-def _mark_planned(visit) -> None:
-    """Fill the visit into the team's plan for the day (plans.mark_visited), if the plans slice is there."""
-    try:
-        from . import plans
-    except ImportError:  # pragma: no cover - the plans slice lands separately
-        return
-    mark = getattr(plans, "mark_visited", None)
-    if mark is not None:
-        mark(visit)
 
 
 @login_required

@@ -169,14 +169,12 @@ def test_outsiders_get_404_everywhere(login, world, scene):
 
 
 def test_a_planned_target_preselects_team_premises_and_checklist(login, world, scene):
-    import datetime
-
     from django.utils import timezone
 
     from gongzhi.inspections.models import Plan, PlanDay, PlanTarget
 
     plan = Plan.objects.create(team=scene.team, name="周三检查", checklist=scene.version.checklist)
-    day = PlanDay.objects.create(plan=plan, date=timezone.localdate() + datetime.timedelta(days=1))
+    day = PlanDay.objects.create(plan=plan, date=timezone.localdate())
     target = PlanTarget.objects.create(day=day, premises=scene.premises, reason=PlanTarget.Reason.NEVER)
     client = login(scene.market_officer)
     page = client.get(f"{URL}?target={target.pk}")
@@ -185,7 +183,10 @@ def test_a_planned_target_preselects_team_premises_and_checklist(login, world, s
     assert f'name="version" value="{scene.version.pk}"' in html and "凤凰便民超市" in html
     response = client.post(URL, {**post_data(scene), "target": target.pk})
     assert response.status_code == 302
-    assert Visit.objects.get().recorded_by == scene.market_officer
+    visit = Visit.objects.get()
+    assert visit.recorded_by == scene.market_officer
+    target.refresh_from_db()
+    assert target.visit == visit  # the plan's target is done (record_visit → plans.mark_visited)
     assert login(world.outsider).get(f"{URL}?target={target.pk}").status_code == 404
 
 
