@@ -84,7 +84,10 @@ INSTALLED_APPS = [
     "gongzhi.checklists",
     "gongzhi.inspections",
     "gongzhi.screen",
+    "gongzhi.points",
 ]
+# Volunteer points (docs/points.md): points expire by earning batch after this many days.
+POINTS_VALIDITY_DAYS = envint("POINTS_VALIDITY_DAYS", 730)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

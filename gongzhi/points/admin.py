@@ -1,0 +1,108 @@
+"""Admin: reference data (merchants, staff, offers) is editable; the ledger and every row whose
+state the services move (signups, good deeds, vouchers, batches) are read-only here."""
+
+from django.contrib import admin
+
+from .models import (
+    Account,
+    Activity,
+    BatchMove,
+    EarningBatch,
+    Entry,
+    GoodDeed,
+    Merchant,
+    MerchantStaff,
+    Offer,
+    Signup,
+    Transaction,
+    Voucher,
+)
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StaffInline(admin.TabularInline):
+    model = MerchantStaff
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["name", "area", "phone", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "address"]
+    inlines = [StaffInline]
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = ["title", "merchant", "price", "stock", "per_person_limit", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["title", "merchant__name"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnly):
+    list_display = ["title", "area", "starts_at", "slots", "points_per_hour", "difficulty", "status"]
+    search_fields = ["title"]
+
+
+@admin.register(Signup)
+class SignupAdmin(ReadOnly):
+    list_display = ["activity", "resident", "status", "minutes", "points"]
+    list_filter = ["status"]
+
+
+@admin.register(GoodDeed)
+class GoodDeedAdmin(ReadOnly):
+    list_display = ["resident", "area", "occurred_on", "status", "points"]
+    list_filter = ["status"]
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ReadOnly):
+    list_display = ["code", "offer", "resident", "price", "status", "issued_at", "redeemed_at"]
+    list_filter = ["status"]
+    search_fields = ["code"]
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    extra = 0
+    can_delete = False
+    readonly_fields = ["account", "amount"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnly):
+    list_display = ["id", "kind", "created_at", "actor", "note"]
+    list_filter = ["kind"]
+    search_fields = ["idempotency_key"]
+    inlines = [EntryInline]
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnly):
+    list_display = ["id", "kind", "user", "area", "merchant", "balance"]
+    list_filter = ["kind"]
+
+
+@admin.register(EarningBatch)
+class EarningBatchAdmin(ReadOnly):
+    list_display = ["account", "amount", "remaining", "earned_at", "expires_at", "expired_at"]
+
+
+admin.site.register(BatchMove, ReadOnly)
