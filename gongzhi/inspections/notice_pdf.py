@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 from reportlab.platypus import Image as PdfImage
@@ -59,6 +59,13 @@ def _signature(visit) -> PdfImage | None:
 
 
 def build(notice: Notice) -> bytes:
+    """The notice in Chinese whatever the reader's language: it is the official document the operator
+    signed for (the labels come from the checklist's Chinese column too)."""
+    with translation.override("zh-hans"):
+        return _build(notice)
+
+
+def _build(notice: Notice) -> bytes:
     visit = notice.visit
     premises = visit.premises
     team = visit.team
