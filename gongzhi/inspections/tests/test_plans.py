@@ -135,8 +135,9 @@ def test_type_and_minimum_risk_filters(world, scene, mix):
     day = plans.build_day(plan2, thursday)
     names = [n for n, _r in targets(day)]
     assert names == ["新店高", "出租屋", "老店高", "老店200", "老店100"]  # equal risk, never visited: by id
-    assert rental.pk in plans.candidates(plan2, thursday, exclude_day=day).values_list("pk", flat=True)
-    assert not plans.candidates(plan2, thursday).exists()  # all of them taken by that day already
+    assert rental.pk in dict(plans.ranked_targets(plan2, D + datetime.timedelta(days=8)))  # next Thursday
+    assert plans.ranked_targets(plan2, thursday) == []  # all of them taken by that day already
+    assert day.targets.get(premises=rental).reason == R.NEVER
 
 
 def test_days_since_last_visit_boundary(world, scene):
