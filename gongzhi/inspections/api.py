@@ -117,6 +117,10 @@ def record_visit(request, payload: VisitIn):
         version = queries.get_version(payload.version)
     except Http404:
         raise ValidationError({"version": [_("检查表版本不存在或尚未启用")]}) from None
+    photos = [name for name, question in version.form.questions.items()
+              if question["type"] == "photo" and payload.answers.get(name) not in (None, "")]
+    if photos:  # a reference would point at nothing this visit stored
+        raise ValidationError({name: [_("接口不接收照片，请省略照片项或在网页上传")] for name in photos})
     try:
         signature = signatures.decode(payload.signature)
     except ValidationError as exc:

@@ -75,3 +75,24 @@ def test_a_signature_may_be_sent_as_a_png_data_url(login, world, scene):
 
     response = post(login(world.handler), body(scene, signature=png_data_url()))
     assert response.status_code == 201 and response.json()["signed"] is True
+
+
+@pytest.mark.parametrize("answers", [
+    {"extinguisher": {"nested": 1}, "exits": "yes", "licence": "yes", "staff": 1},
+    {"extinguisher": ["yes", "no"], "exits": None, "licence": 7, "staff": [1, 2]},
+    {"extinguisher": "yes", "exits": "yes", "licence": "yes", "staff": "x" * 10_000},
+    {"extinguisher": "yes", "exits": "yes", "licence": "yes", "staff": 1e308, "unknown": "?"},
+    {"extinguisher": "yes", "exits": "yes", "licence": "yes", "staff": 1, "shopfront": "photo:1"},
+])
+def test_hostile_answers_are_400_never_500(login, world, scene, answers):
+    response = post(login(world.handler), body(scene, answers=answers))
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 400:
+        assert response.json()["error"]["fields"] and not Visit.objects.exists()
+
+
+def test_a_photo_answer_is_refused_in_the_api(login, world, scene):
+    response = post(login(world.handler), body(scene, answers={"extinguisher": "yes", "exits": "yes",
+                                                               "licence": "yes", "staff": 1, "shopfront": "photo:1"}))
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["shopfront"] == ["接口不接收照片，请省略照片项或在网页上传"]
