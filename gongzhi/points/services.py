@@ -483,10 +483,10 @@ def redeem_voucher(*, actor, code: str = "", token: str = "", now=None) -> Vouch
         if not won:
             voucher.refresh_from_db()
             raise Conflict(_why_not(voucher, now))
+        voucher.status, voucher.redeemed_at, voucher.redeemed_by = Voucher.Status.REDEEMED, now, _user(actor)
         ledger.post(kind=Transaction.Kind.USE, key=f"use:{voucher.pk}", actor=actor, now=now, voucher=voucher,
                     lines=[(ledger.account(Kind.VOUCHER_ESCROW, merchant=voucher.merchant), -voucher.price),
                            (ledger.account(Kind.MERCHANT_RECEIVABLE, merchant=voucher.merchant), voucher.price)])
-        voucher.refresh_from_db()
         audit.record(actor, "points.voucher.redeem", voucher, after={"status": voucher.status})
     return voucher
 
