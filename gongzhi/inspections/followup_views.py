@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core.errors import Conflict
+from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs.models import Department
 
 from . import followup, meetings, queries
@@ -40,6 +41,13 @@ def _form_errors(form, exc: ValidationError) -> None:
     for field, msgs in getattr(exc, "message_dict", {None: exc.messages}).items():
         for msg in msgs:
             form.add_error(field if field in form.fields else None, msg)
+
+
+def _check_pages(user) -> None:
+    """The follow-up lists are for those who work in an area, department staff and team members."""
+    scope = jurisdiction(user)
+    if scope.empty and not scope.department_ids and not queries.station_paths(user):
+        raise PermissionDenied(_("联合检查页面仅供工作人员和检查小组成员使用"))
 
 
 def _categories():
@@ -81,6 +89,7 @@ def _hazard_filters(request) -> queries.HazardFilters:
 @login_required
 @require_GET
 def hazards(request):
+    _check_pages(request.user)
     filters = _hazard_filters(request)
     counts = queries.counts_by_department(request.user, queries.HazardFilters(severity=filters.severity))
     page = Paginator(queries.hazards(request.user, filters), 50).get_page(request.GET.get("page"))
@@ -124,6 +133,7 @@ def hazard_escalate(request, pk: int):
 @login_required
 @require_GET
 def overdue(request):
+    _check_pages(request.user)
     now = timezone.now()
     return render(request, "inspections/overdue.html", {
         "hazards": _labelled(queries.overdue_hazards(request.user, now)[:200]),
@@ -134,6 +144,7 @@ def overdue(request):
 @login_required
 @require_GET
 def repeat(request):
+    _check_pages(request.user)
     return render(request, "inspections/repeat.html", {
         "rows": queries.repeat_offenders(request.user), "threshold": settings.INSPECTIONS_REPEAT_FAILURES,
     })
@@ -147,6 +158,7 @@ def repeat(request):
 @login_required
 @require_GET
 def reinspections(request):
+    _check_pages(request.user)
     page = Paginator(queries.due_reinspections(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "inspections/reinspections.html", {"page": page, "now": timezone.now()})
 
@@ -312,6 +324,7 @@ class DecisionForm(forms.Form):
 @login_required
 @require_GET
 def meeting_list(request):
+    _check_pages(request.user)
     page = Paginator(queries.visible_meetings(request.user).select_related("station").order_by("-scheduled_at"),
                      50).get_page(request.GET.get("page"))
     return render(request, "inspections/meetings.html", {
