@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -411,6 +411,18 @@ def create_offer(merchant: Merchant, *, actor, title: str, gives: str, price, st
 # ------------------------------------------------------------------------------------ vouchers
 
 
+def _new_voucher(**fields) -> Voucher:
+    """A voucher with a fresh random code; a clash with an existing code (31⁸ codes) draws again."""
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Voucher.objects.create(**fields)
+        except IntegrityError:
+            if attempt == 4 or Voucher.objects.filter(idempotency_key=fields["idempotency_key"]).exists():
+                raise
+    raise AssertionError("unreachable")
+
+
 def buy_voucher(offer: Offer, *, actor, key: str | None = None, now=None) -> Voucher:
     """Spend points on a voucher (oldest batch first). ``key`` makes a retried request return the
     voucher it already bought. The resident's account row is locked first, so their purchases are
@@ -443,10 +455,9 @@ def buy_voucher(offer: Offer, *, actor, key: str | None = None, now=None) -> Vou
         if offer.stock is not None and not Offer.objects.filter(pk=offer.pk, stock__gte=1).update(stock=F("stock") - 1):
             raise Conflict(_("已兑完"))
         plan = ledger.plan_take(account, offer.price, now)
-        voucher = Voucher.objects.create(
-            offer=offer, merchant=offer.merchant, resident=actor, price=offer.price, issued_at=now,
-            cancellable_until=now + datetime.timedelta(minutes=offer.cancel_minutes),
-            valid_until=now + datetime.timedelta(days=offer.voucher_days), idempotency_key=full_key)
+        voucher = _new_voucher(offer=offer, merchant=offer.merchant, resident=actor, price=offer.price, issued_at=now,
+                               cancellable_until=now + datetime.timedelta(minutes=offer.cancel_minutes),
+                               valid_until=now + datetime.timedelta(days=offer.voucher_days), idempotency_key=full_key)
         txn = ledger.post(kind=Transaction.Kind.REDEEM, key=f"redeem:{voucher.pk}", actor=actor, now=now,
                           voucher=voucher, note=str(offer)[:200],
                           lines=[(account, -offer.price),
@@ -578,10 +589,13 @@ def reverse_transaction(txn: Transaction, *, actor, reason: str, now=None) -> Tr
             raise Conflict(_("只能冲正积分发放；兑换请取消兑换券"))
         _require_manager(actor, txn.area, _("您不能冲正该区域的积分"))
         entries = list(txn.entries.select_related("account"))
-        resident = next((e.account for e in entries if e.account.kind in Account.GUARDED), None)
-        points_account = next((e.account for e in entries if e.account.kind == Kind.RESIDENT_POINTS), None)
+        guarded = sorted({e.account.pk: e.account for e in entries if e.account.kind in Account.GUARDED}.values(),
+                         key=lambda a: (a.kind != Kind.RESIDENT_POINTS, a.pk))
+        resident = guarded[0] if guarded else None
+        for acc in guarded:  # the lock order: points, then hours; a second reversal waits here
+            ledger.lock(acc)
+        points_account = next((a for a in guarded if a.kind == Kind.RESIDENT_POINTS), None)
         if points_account is not None:
-            points_account = ledger.lock(points_account)
             ledger.expire_due(points_account, now)
         if Transaction.objects.filter(reverses=txn).exists():
             raise Conflict(_("该交易已冲正"))

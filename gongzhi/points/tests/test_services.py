@@ -424,3 +424,23 @@ def test_an_unbalanced_transaction_is_refused_by_the_ledger(world):
     with pytest.raises(TypeError):
         ledger.post(kind="award", key="x3", lines=[(a, 1.5), (b, -1.5)], now=T0)
     assert not Transaction.objects.exists()
+
+
+def test_a_code_that_clashes_is_drawn_again(world, scheme, monkeypatch):
+    award(world, world.resident, 100)
+    codes = iter(["AAAAAAAA", "AAAAAAAA", "BBBBBBBB"])
+    monkeypatch.setattr(Voucher._meta.get_field("code"), "_get_default", lambda: next(codes))
+    first = services.buy_voucher(scheme.offer, actor=world.resident, now=T0 + H)
+    second = services.buy_voucher(scheme.offer, actor=world.resident, now=T0 + H)
+    assert (first.code, second.code) == ("AAAAAAAA", "BBBBBBBB")
+    assert queries.points_of(world.resident) == 40
+    sound()
+
+
+def test_an_award_of_hours_only_is_reversed_too(world):
+    activity = make_activity(world, points_per_hour=0)
+    txn = services.confirm_attendance(attended(world, activity), actor=world.dispatcher, now=T0 + 4 * H)
+    assert queries.minutes_of(world.resident) == 120 and queries.points_of(world.resident) == 0
+    services.reverse_transaction(txn, actor=world.dispatcher, reason="误录", now=T0 + 5 * H)
+    assert queries.minutes_of(world.resident) == 0
+    sound()
