@@ -135,8 +135,8 @@ def test_type_and_minimum_risk_filters(world, scene, mix):
     day = plans.build_day(plan2, thursday)
     names = [n for n, _r in targets(day)]
     assert names == ["新店高", "出租屋", "老店高", "老店200", "老店100"]  # equal risk, never visited: by id
-    assert rental.pk in dict(plans.ranked_targets(plan2, D + datetime.timedelta(days=8)))  # next Thursday
-    assert plans.ranked_targets(plan2, thursday) == []  # all of them taken by that day already
+    assert rental.pk in dict(plans.rank(plan2, D + datetime.timedelta(days=8)))  # next Thursday
+    assert plans.rank(plan2, thursday) == []  # all of them taken by that day already
     assert day.targets.get(premises=rental).reason == R.NEVER
 
 
@@ -308,3 +308,39 @@ def test_command_builds_the_week(world, scene, mix):
         call_command("inspections_build_plans", "--date", "2027-13-01")
     with pytest.raises(CommandError):
         call_command("inspections_build_plans", "--plan", str(plan.pk + 100))
+
+
+def test_build_week_takes_the_same_number_of_queries_for_more_plans_and_premises(world, scene, mix):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_plan(world, scene, max_targets=3)
+    with CaptureQueriesContext(connection) as one:
+        plans.build_week(D)
+    station_b = services.create_station(actor=world.admin, area=world.community_b)
+    team_b = services.create_team(actor=world.admin, station=station_b, name="西一组")
+    for i in range(30):
+        make_premises(world, f"西店{i}", area=world.grid_b1, risk=["low", "medium", "high"][i % 3])
+    plan_b = make_plan(world, scene, team=team_b, name="西周三", max_targets=10)
+    make_plan(world, scene, team=team_b, name="西周五", weekday=Plan.Weekday.FRIDAY, max_targets=10)
+    make_plan(world, scene, name="东周三第二", max_targets=2)
+    PlanDay.objects.all().delete()
+    with CaptureQueriesContext(connection) as many:
+        days = plans.build_week(D)
+    assert len(days) == 4 and len(many.captured_queries) == len(one.captured_queries)
+    west = PlanDay.objects.get(plan=plan_b, date=D)
+    assert [t.premises.risk_level for t in west.targets.select_related("premises")][:4] == ["high"] * 4
+    assert not PlanTarget.objects.filter(day__plan__team=team_b).exclude(premises__area=world.grid_b1).exists()
+    row = AuditLog.objects.filter(action="inspection.plan.build_week").latest("id")
+    assert row.after["days"] == 4 and row.after["targets"] == PlanTarget.objects.count()
+
+
+def test_build_week_with_a_stopped_plan_writes_nothing(world, scene, mix):
+    good = make_plan(world, scene)
+    stopped = make_plan(world, scene, name="停用", weekday=Plan.Weekday.FRIDAY)
+    plans.deactivate_plan(stopped, actor=None)
+    with pytest.raises(ValidationError):
+        plans.build_week(D, Plan.objects.filter(pk__in=[good.pk, stopped.pk]))
+    assert not PlanDay.objects.exists() and not PlanTarget.objects.exists()
+    with pytest.raises(PermissionDenied):
+        plans.build_week(D, actor=world.outsider)
