@@ -153,7 +153,7 @@ def reinspect(*, actor, reinspection: Reinspection, fixed, note: str = "") -> Re
                 "at": timezone.localtime(locked.done_at).strftime("%Y-%m-%d %H:%M") if locked.done_at else ""})
         if locked.status == Reinspection.Status.CANCELLED:
             raise Conflict(_("该复查已取消"))
-        hazards = list(Hazard.objects.select_for_update().filter(notices=notice).order_by("pk"))
+        hazards = list(Hazard.objects.select_for_update(of=("self",)).filter(notices=notice).order_by("pk"))
         outcome = {"fixed": [], "not_fixed": []}
         for hazard in hazards:
             if hazard.status not in ACTIVE:
@@ -188,8 +188,11 @@ def _climb(actor, hazard: Hazard, note: str, now, keep: int) -> None:
     except Conflict:
         step = EscalationStep.objects.filter(level=hazard.escalation_level).first()
         days = step.rectification_days if step else hazard.rectification_days
+        before = audit.snapshot(hazard, ["deadline"])
         hazard.deadline = calendar.add_working_days(now, days)
         hazard.save(update_fields=["deadline"])
+        audit.record(actor, "inspection.hazard.extend", hazard, before=before, after=audit.snapshot(hazard, ["deadline"]),
+                     note=_("已在升级阶梯的最高一级，重新给予整改期限"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +251,9 @@ def _cancel_settled(actor, hazard: Hazard, keep: int | None) -> None:
     for notice in hazard.notices.all():
         if notice.hazards.filter(status__in=ACTIVE).exists():
             continue
-        for due in Reinspection.objects.select_for_update().filter(notice=notice, status=Reinspection.Status.DUE):
+        # skip_locked: one being submitted right now is its submitter's (no lock-order deadlock with reinspect).
+        for due in Reinspection.objects.select_for_update(skip_locked=True).filter(
+                notice=notice, status=Reinspection.Status.DUE):
             if due.pk != keep:
                 due.status = Reinspection.Status.CANCELLED
                 due.save(update_fields=["status"])

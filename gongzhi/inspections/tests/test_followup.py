@@ -172,6 +172,19 @@ def test_a_custom_ladder_with_gaps_and_past_the_last_rung(world, scene):
     followup.reinspect(actor=world.handler, reinspection=police_round(v), fixed=[])
     assert Hazard.objects.get(pk=hazard.pk).escalation_level == 30
     assert police_round(v, 2).status == "due"
+    assert AuditLog.objects.filter(action="inspection.hazard.extend", object_id=str(hazard.pk)).count() == 1
+
+
+def test_a_notice_with_nothing_left_to_look_at_has_its_due_reinspection_cancelled(world, scene):
+    v = visit(scene, world)
+    services.mark_fixed(actor=world.handler, hazard=v.hazards.get(item_name="exits"))
+    hazard = v.hazards.get(item_name="extinguisher")
+    for _ in range(4):
+        hazard = followup.escalate(actor=world.handler, hazard=hazard)
+    assert police_round(v).status == "due"  # still something to look at
+    followup.escalate(actor=world.handler, hazard=hazard)  # → 移交执法
+    assert police_round(v).status == Reinspection.Status.CANCELLED
+    assert Reinspection.objects.get(notice__visit=v, notice__department=scene.market).status == "due"
 
 
 def test_escalate_refuses_a_fixed_hazard_and_an_outsider(world, scene):
