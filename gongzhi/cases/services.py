@@ -121,8 +121,10 @@ def check_case(case: Case, *, actor, confirmed: bool, note: str = "") -> Case:
     return _transition(case, actor, "check", change, note=note, data={"confirmed": bool(confirmed)})[0]
 
 
-def file_case(case: Case, *, actor, category=None, note: str = "", urgent: bool | None = None) -> Case:
-    """立案: accept the report as a case; the dispatch clock starts."""
+def file_case(case: Case, *, actor, category=None, note: str = "", urgent: bool | None = None,
+              check_role: bool = True) -> Case:
+    """立案: accept the report as a case; the dispatch clock starts. ``check_role=False``: the caller
+    has decided who may (a joint meeting's decision, filed by whoever records it)."""
     def change(c: Case) -> None:
         if category is not None:
             c.category = category
@@ -133,7 +135,7 @@ def file_case(case: Case, *, actor, category=None, note: str = "", urgent: bool 
         now = timezone.now()
         c.status, c.filed_at = Status.FILED, now
         start_clock(c, now)
-    return _transition(case, actor, "file", change, note=note)[0]
+    return _transition(case, actor, "file", change, note=note, check_role=check_role)[0]
 
 
 def not_file_case(case: Case, *, actor, reason: str) -> Case:

@@ -4,8 +4,9 @@ responsible department through ``cases.services`` (so it has a due time, warning
 escalation like any case). Every change is audited (``inspection.meeting.*``).
 
 Who may: ``actor=None`` (the system); whoever's jurisdiction covers the station's community, or a
-member of one of its teams. Turning a decision into a task is filing and dispatching a case: the
-closed loop checks that itself (a command-center role over the place: 受理员/派遣员/值班长).
+member of one of its teams. A decision becomes a task without a command-center role: whoever records
+it files and dispatches the case on the meeting's behalf — the joint meeting, not one dispatcher,
+decided it.
 """
 
 from __future__ import annotations
@@ -191,14 +192,16 @@ def add_decision(*, actor, meeting: Meeting, text: str, department, item: Meetin
         locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
         if locked.status != Meeting.Status.HELD:
             raise Conflict(_("会议尚未召开，请先记录会议纪要"))
-        if not jurisdiction(actor).commands_path(_case_path(lon, lat)):
-            raise PermissionDenied(_("把会议决定派遣为任务需要该区域的受理或派遣权限"))
+        # The joint meeting decided it: whoever records the decision files and dispatches the task on
+        # the meeting's behalf — no command-center role needed (the meeting's rights were checked).
         case, _created = report_case(Report(title=title, description=description, category=category, lon=lon,
                                             lat=lat, address=address, source=Source.PATROL), reporter=actor)
+        note = _("联席会议决定：%(meeting)s") % {"meeting": meeting.title}
         if case.status == Status.REPORTED:
-            case = case_services.file_case(case, actor=actor, category=category, note=_("联席会议决定"))
+            case = case_services.file_case(case, actor=actor, category=category, note=note[:500], check_role=False)
         if case.status in (Status.FILED, Status.RETURNED):
-            case = case_services.dispatch_case(case, actor=actor, department=department, note=text[:500])
+            case = case_services.dispatch_case(case, actor=actor, department=department, note=text[:500],
+                                               check_role=False)
         elif case.department_id != department.pk:
             raise ValidationError({"category": [_("该分类按派遣规则自动派遣到了其他部门，请选择其他分类")]})
         decision = MeetingDecision.objects.create(meeting=locked, item=item, text=text, department=department,
@@ -207,12 +210,3 @@ def add_decision(*, actor, meeting: Meeting, text: str, department, item: Meetin
                      after={"decision": decision.pk, "department": department.pk, "case": case.number,
                             "item": item.pk if item else None})
     return decision
-
-
-def _case_path(lon, lat) -> str | None:
-    from gongzhi.areas.services import area_at
-
-    if lon is None or lat is None:
-        return None
-    area = area_at(lon, lat)
-    return area.path if area is not None else None

@@ -112,12 +112,11 @@ def test_a_decision_becomes_a_case_dispatched_to_the_department(world, scene, ha
     assert general.case.department == scene.market and general.case.area_path.startswith(world.community_a.path)
 
 
-def test_a_decision_needs_the_right_to_dispatch_and_good_input(world, scene, hazards, category):
+def test_a_decision_needs_the_right_to_run_the_meeting_and_good_input(world, scene, hazards, category):
     m = meeting(world, scene)
     meetings.record_minutes(actor=world.dispatcher, meeting=m, attendees="四部门", minutes="纪要")
-    # The police officer may run the meeting (jurisdiction) but not dispatch cases.
     with pytest.raises(PermissionDenied):
-        meetings.add_decision(actor=world.handler, meeting=m, text="限期整改", department=world.police_a,
+        meetings.add_decision(actor=world.outsider, meeting=m, text="限期整改", department=world.police_a,
                               category=category)
     for kwargs, field in [({"text": ""}, "text"), ({"text": "x", "department": None}, "department"),
                           ({"text": "x", "category": None}, "category")]:
@@ -130,6 +129,12 @@ def test_a_decision_needs_the_right_to_dispatch_and_good_input(world, scene, haz
         meetings.add_decision(actor=world.dispatcher, meeting=m, text="x", department=world.police_a,
                               item=other, category=category)
     assert not Case.objects.exists() and not MeetingDecision.objects.exists()
+    # The police officer runs the meeting (jurisdiction) without a command-center role: the task is
+    # filed and dispatched on the meeting's behalf by who recorded it.
+    decision = meetings.add_decision(actor=world.handler, meeting=m, text="限期整改", department=world.police_a,
+                                     category=category)
+    assert decision.case.reporter == world.handler and decision.case.department == world.police_a
+    assert list(decision.case.events.values_list("actor", flat=True)) == [world.handler.pk] * 3
 
 
 def test_who_may_run_a_meeting(world, scene, hazards):
