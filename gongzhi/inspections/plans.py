@@ -226,25 +226,29 @@ class Week:
     re-inspection due (and when) or an open hazard, and the premises already planned on each date."""
 
     def __init__(self, station_paths, dates):
+        from gongzhi.areas.models import Area
+
         paths = sorted(set(station_paths))
-        in_communities = _under_any(paths)
-        premises = Premises.objects.filter(in_communities, is_active=True)
-        last = dict(Visit.objects.filter(premises_id__in=premises.values("pk")).order_by()
+        by_path: dict[str, list] = {path: [] for path in paths}
+        # The communities' areas (grids, buildings …) by id: premises and visits are then filtered by
+        # an indexed id list rather than by one LIKE per community on every row.
+        area_station = {pk: self._station_of(path, by_path)
+                        for pk, path in Area.objects.filter(_under_any(paths, "path")).values_list("pk", "path")}
+        area_ids = [pk for pk, station in area_station.items() if station is not None]
+        last = dict(Visit.objects.filter(premises__area_id__in=area_ids).order_by()
                     .values("premises_id").annotate(last=Max("started_at")).values_list("premises_id", "last"))
         risk = {level: i for i, level in enumerate(RISK_ORDER)}
-        by_path = {path: [] for path in paths}
-        for pk, type_id, level, area_path in premises.values_list("pk", "type_id", "risk_level", "area_path"):
-            path = self._station_of(area_path, by_path)
-            if path is not None:
-                by_path[path].append((pk, type_id, risk.get(level, 0), last.get(pk)))
+        for pk, type_id, level, area_id in (Premises.objects.filter(area_id__in=area_ids, is_active=True)
+                                            .values_list("pk", "type_id", "risk_level", "area_id")):
+            by_path[area_station[area_id]].append((pk, type_id, risk.get(level, 0), last.get(pk)))
         self.premises = by_path
         self.due: dict[int, datetime.datetime] = dict(
-            Reinspection.objects.filter(_under_any(paths, "notice__visit__premises__area_path"),
+            Reinspection.objects.filter(notice__visit__premises__area_id__in=area_ids,
                                         status=Reinspection.Status.DUE).order_by()
             .values("notice__visit__premises_id").annotate(first=Min("due_at"))
             .values_list("notice__visit__premises_id", "first"))
         self.hazards: set[int] = set(
-            Hazard.objects.filter(_under_any(paths, "premises__area_path"), status__in=OPEN_HAZARD_STATUSES)
+            Hazard.objects.filter(premises__area_id__in=area_ids, status__in=OPEN_HAZARD_STATUSES)
             .values_list("premises_id", flat=True))
         self.taken: dict[datetime.date, set[int]] = {date: set() for date in dates}
         for date, pk in PlanTarget.objects.filter(day__date__in=list(dates)).values_list("day__date", "premises_id"):
