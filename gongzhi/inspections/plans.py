@@ -11,12 +11,15 @@ Services (each permission-checked and audited as ``inspection.plan.*``; ``actor=
   date, 2. open or escalated hazards (if the plan includes them), 3. never visited, 4. last visit at
   least ``revisit_days`` before the date; ties: higher risk first, then the oldest last visit. At most
   ``max_targets``. Building again replaces only the targets not visited yet; a premises already in
-  another plan's day of the same date is skipped. One ranked query per plan, one bulk insert.
-- ``build_week(day_in_week, plans=None)`` — every active plan's day in that ISO week.
+  another plan's day of the same date is skipped.
+- ``build_week(day_in_week, plans=None)`` — every active plan's day in that ISO week, in one
+  transaction with a fixed number of queries (``Week`` reads what ranking needs for all the
+  communities at once; each plan is ranked in Python; one bulk insert).
 - ``mark_visited(visit)`` — fills ``PlanTarget.visit`` of the visiting team's target for that
   premises on the visit's day (``services.record_visit`` calls it).
 
-Reads: ``visible_plans(user)``, ``get_plan(user, pk)``, ``week_days(user, day)``.
+Reads: ``rank(plan, date)`` (what a plan would get now), ``visible_plans(user)``, ``get_plan(user, pk)``,
+``member_teams(user)``, ``managed_stations(user)``.
 """
 
 from __future__ import annotations
