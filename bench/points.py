@@ -124,10 +124,14 @@ def render(r: dict, command: str) -> str:
             f"summing to {c['sum_of_all_entries']}; invariant violations (every transaction balanced, cached "
             f"balance = sum of entries, batches = balance): **{c['invariant_violations']}**.",
             "",
-            "Every operation is one database transaction of about ten statements (row lock or conditional "
-            "UPDATE, voucher, transaction, entries, batch moves, audit row) and one commit; on this machine "
-            "the figures are bounded by the two shared cores (Python threads and PostgreSQL on the same "
-            "CPUs), not by the guard: the hot account shows what serialising on one row costs.",
+            "Each operation is one database transaction and one commit: a purchase is 16 statements (account "
+            "row lock, idempotency and limit checks, due batches, offer, batches, voucher insert in a savepoint, "
+            "transaction, guarded UPDATE, entries, batch moves, audit row), a redemption 11 (the conditional "
+            "UPDATE, the two merchant accounts, transaction, entries, audit row). Client threads and PostgreSQL "
+            "share the machine's cores, so these rates measure the whole path on a small shared machine, not the "
+            "guard alone. The hot account's refusals are cheaper than purchases (they stop at the batch check and "
+            "roll back), hence its higher rate of attempts; its purchases still ran one at a time behind the "
+            "account's row lock.",
         ]
     return "\n".join(lines)
 
