@@ -94,16 +94,16 @@ def render(r: dict, command: str) -> str:
         return f"p50 {x['p50_ms']:.1f} / p95 {x['p95_ms']:.1f} / p99 {x['p99_ms']:.1f} ms"
 
     pg = r.get("postgres_settings", {})
-    lines = [f"Run on **{r['date']}** with `{command}` (code: commit `{r.get('commit', '?')}`). "
+    lines = [f"Run on **{r.get('date', '?')}** with `{command}` (code: commit `{r.get('commit', '?')}`). "
              f"PostgreSQL {r.get('server_version', '?')} on the same machine (shared_buffers "
              f"{pg.get('shared_buffers', '?')}, synchronous_commit {pg.get('synchronous_commit', '?')}, fsync "
-             f"{pg.get('fsync', '?')}); {r['threads']} client threads in one Python process calling the services "
+             f"{pg.get('fsync', '?')}); {r.get('threads', '?')} client threads in one Python process calling the services "
              f"(no HTTP), one connection each. The machine is shared: other processes kept "
              f"{r.get('busy_cores_before', '?')} of its {r.get('nproc', '?')} cores busy just before, "
              f"{r.get('busy_cores_after', '?')} just after.", ""]
     if not r.get("ok"):
         lines += ["**Errors:**", ""] + [f"- {e}" for e in r.get("errors", [])] + [""]
-    if "purchases" in r:
+    if all(k in r for k in ("purchases", "hot_account", "redemptions", "double_scans", "checks")):
         p, h, d, x = r["purchases"], r["hot_account"], r["redemptions"], r["double_scans"]
         c = r["checks"]
         lines += [

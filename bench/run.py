@@ -29,7 +29,7 @@ REPO = BENCH.parent
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 CASES_START, CASES_END = "<!-- bench:cases:start -->", "<!-- bench:cases:end -->"
-BENCHMARKS = ("lookup", "subtree", "cases", "inspections")
+BENCHMARKS = ("lookup", "subtree", "cases", "inspections", "points")
 INSPECTIONS_START, INSPECTIONS_END = "<!-- bench:inspections:start -->", "<!-- bench:inspections:end -->"
 ONE_CORE = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")}
@@ -404,7 +404,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small runs; implies --no-write")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help="comma-separated benchmarks to run (lookup, subtree, cases, inspections); default: all")
+                        help="comma-separated benchmarks to run (lookup, subtree, cases, inspections, points); default: all")
     args = parser.parse_args(argv)
     only = [b.strip() for b in args.only.split(",") if b.strip()]
     if unknown := set(only) - set(BENCHMARKS):
@@ -430,6 +430,8 @@ def main(argv=None) -> int:
             results["cases"] = run("cases.py", "--quick")
         if "inspections" in only:
             results["inspections"] = run("inspections.py", "--premises", "5000", "--communities", "5", "--runs", "2")
+        if "points" in only:
+            results["points"] = run("points.py", "--quick")
     else:
         if "lookup" in only:
             results["lookup"] = run("lookup.py", one_core=True)
@@ -443,6 +445,8 @@ def main(argv=None) -> int:
             results["cases"] = run("cases.py")
         if "inspections" in only:
             results["inspections"] = run("inspections.py")  # 2 × 50,000 premises, build_week 5 runs (≈ 5 minutes)
+        if "points" in only:
+            results["points"] = run("points.py")  # voucher purchases and redemptions, 4 threads (≈ 1 minute)
 
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
@@ -459,10 +463,16 @@ def main(argv=None) -> int:
 
         sections.append((render_inspections(results["inspections"], results["inspections"]["command"]),
                          INSPECTIONS_START, INSPECTIONS_END, "### Inspection plans (`bench/inspections.py`)"))
+    if "points" in results:
+        import points
+
+        sections.append((points.render(results["points"], results["points"]["command"]), points.START, points.END,
+                         points.HEADING))
     for section, *_markers in sections:
         print("\n" + section)
 
-    parts = [results[k] for k in ("lookup", "lookup_dense", "subtree", "cases", "inspections") if k in results]
+    parts = [results[k] for k in ("lookup", "lookup_dense", "subtree", "cases", "inspections", "points")
+             if k in results]
     could_not_run = any(r.get("skipped") or r.get("exit_code") == 2 for r in parts)
     wrong = any(not r.get("ok") and not r.get("skipped") for r in parts)
     if not (args.quick or args.no_write or could_not_run):
