@@ -46,11 +46,17 @@ def chinese_date(value) -> str:
 def planned(world, scene, settings, tmp_path):
     """The scene (gongzhi/inspections/tests/conftest.py) and today's plan with the shop as a target —
     all in the database before Playwright starts (see gongzhi/browser_testing.py)."""
+    import importlib
+
+    from django.apps import apps
     from django.utils import timezone
 
     from gongzhi.areas import geo
     from gongzhi.inspections.models import Plan, PlanDay, PlanTarget
 
+    # A live-server test runs on a flushed database after other transactional tests: the seeded
+    # ladder (提醒 → … → 移交执法, migration 0003) is put back as the premises types are (conftest).
+    importlib.import_module("gongzhi.inspections.migrations.0003_default_ladder").add_ladder(apps, None)
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "m")}}}
     geo.forget_index()
