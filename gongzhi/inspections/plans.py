@@ -334,7 +334,8 @@ def _build(requested: list[tuple[Plan, datetime.date]], actor) -> list[PlanDay]:
         existing = {(d.plan_id, d.date): d for d in PlanDay.objects.filter(
             plan_id__in=list(fresh), date__in=dates)}
         # (plan, date) pairs not asked for are never touched
-        existing = {key: day for key, day in existing.items() if key in {(p.pk, d) for p, d in pairs}}
+        wanted = {(plan.pk, date) for plan, date in pairs}
+        existing = {key: day for key, day in existing.items() if key in wanted}
         replaced = 0
         if existing:
             ids = [day.pk for day in existing.values()]
