@@ -28,8 +28,10 @@ from gongzhi.areas import services as area_services
 from gongzhi.areas.models import Area, AreaLevel
 from gongzhi.core import audit
 from gongzhi.core.scoping import jurisdiction
+from gongzhi.inspections.demo import reset_demo_joint_inspections
 from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import Department, Membership, Role, Staff, User
+from gongzhi.premises.demo import reset_demo_premises
 from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
 
 DEMO_PASSWORD = "gongzhi-demo-2026"
@@ -468,6 +470,8 @@ def reset_demo_city(*, stdout: TextIO | None = None) -> bool:
             Q(code__in=[d.code for d in department_specs()]) | Q(home_area__in=area_ids))
         audit.record(None, "demo.reset", city, note="load_demo --reset")
         reset_demo_safety()  # the police jurisdictions live beside the area tree
+        reset_demo_joint_inspections(area_ids)  # stations, teams, visits, notices of the demo's communities
+        reset_demo_premises()
         Membership.objects.filter(Q(user__in=users) | Q(area__in=area_ids)).delete()
         Staff.objects.filter(Q(user__in=users) | Q(department__in=departments)).delete()
         _say(stdout, f"删除部门 / deleting departments: {departments.count()}")

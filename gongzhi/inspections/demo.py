@@ -74,3 +74,21 @@ def build_demo_joint_inspections(*, stdout: TextIO | None = None) -> int:
     if stdout is not None:
         stdout.write(f"联合检查 / Joint inspections: {station.name}, {recorded} visits\n")
     return recorded
+
+
+def reset_demo_joint_inspections(areas) -> int:
+    """Delete every station in ``areas`` (the demo city's, before it is reset) with what hangs on it:
+    meetings, notices, hazards, visits, plans and teams. Returns the number of stations."""
+    from .models import Hazard, Meeting, Notice, Plan, Team, Visit
+
+    stations = Station.objects.filter(area__in=areas)
+    visits = Visit.objects.filter(team__station__in=stations)
+    with transaction.atomic():
+        Meeting.objects.filter(station__in=stations).delete()
+        Notice.objects.filter(visit__in=visits).delete()
+        Hazard.objects.filter(visit__in=visits).delete()
+        visits.delete()
+        Plan.objects.filter(team__station__in=stations).delete()
+        Team.objects.filter(station__in=stations).delete()
+        count, _ = stations.delete()
+    return count

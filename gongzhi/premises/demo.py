@@ -105,3 +105,9 @@ def _sample_checklist(stdout: TextIO | None) -> None:
     version = load_sample()
     if stdout is not None and version is not None:
         stdout.write(f"检查表 / Checklist: {version}\n")
+
+
+def reset_demo_premises() -> int:
+    """Delete the demo's premises (before the demo city is reset; their inspections go first)."""
+    count, _ = Premises.objects.filter(code__startswith=CODE_PREFIX).delete()
+    return count

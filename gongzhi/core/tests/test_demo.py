@@ -131,10 +131,11 @@ def test_command_prints_the_login_table_and_reset_rebuilds(city):
         assert person.username in text and person.phone in text
     after = counts()
     # the city is unchanged; the only new audit rows are those of the demo's other parts, written by
-    # their own service functions (the smart-dispatch model, premises, checklists, evaluation figures)
+    # their own service functions (the smart-dispatch model, premises, checklists, evaluation figures,
+    # the joint-inspection station with its visits)
     assert {k: v for k, v in after.items() if k != "AuditLog"} == {k: v for k, v in before.items() if k != "AuditLog"}
     new_rows = AuditLog.objects.order_by("-pk").values_list("action", flat=True)[:after["AuditLog"] - before["AuditLog"]]
-    prefixes = ("router.", "premises.", "checklist.", "evaluation.")
+    prefixes = ("router.", "premises.", "checklist.", "evaluation.", "inspection.")
     assert [a for a in new_rows if not a.startswith(prefixes)] == []
 
     out = StringIO()
