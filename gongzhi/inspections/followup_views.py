@@ -389,7 +389,7 @@ def _meeting_post(request, pk: int, form_class, key: str, act):
             status = 409
         except ValidationError as exc:
             _form_errors(form, exc)
-        except PermissionDenied as exc:  # a decision: filing and dispatching needs a command role there
+        except PermissionDenied as exc:  # e.g. the station left the jurisdiction since the page was opened
             form.add_error(None, str(exc))
             status = 403
         else:
