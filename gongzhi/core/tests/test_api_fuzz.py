@@ -74,13 +74,16 @@ def real(world):
 
     shop = premises_services.create_premises(actor=None, name="好邻居便利店", type=PremisesType.objects.first(),
                                              lon=100.05, lat=30.05)
+    from gongzhi.inspections.tests.fuzz_objects import visit_in_street_a
+
+    visit = visit_in_street_a(world)
     return {
         "raw_token": raw,
         "number": case.number, "master_number": other.number,
         "area_id": world.grid_a1.pk, "parent_id": world.community_a.pk, "under": world.street_a.pk,
         "parent": world.community_a.pk, "area": world.grid_a1.pk,
         "department_id": world.police_a.pk, "department": world.police_a.pk, "token_id": spare.pk,
-        "premises_id": shop.pk,
+        "premises_id": shop.pk, "visit_id": visit.pk,
     }
 
 

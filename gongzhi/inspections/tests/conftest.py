@@ -40,6 +40,11 @@ def checklist_bytes() -> bytes:
 
 @pytest.fixture
 def scene(world) -> Scene:
+    return build_scene(world)
+
+
+def build_scene(world) -> Scene:
+    """The scene without pytest (also for tests outside this app: see ``fuzz_objects.py``)."""
     import importlib
 
     from django.apps import apps
