@@ -135,7 +135,7 @@ class Hazard(models.Model):
     deadline = models.DateTimeField(_("整改期限"))
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.OPEN)
     escalation_level = models.PositiveSmallIntegerField(_("升级级别"), default=0,
-                                                        help_text=_("EscalationStep.level；0 为未升级"))
+                                                        help_text=_("升级阶梯中的级别；0 表示尚未升级"))
     #: Earlier failures of the same item at the same premises in the 12 months before this one.
     earlier_failures = models.PositiveSmallIntegerField(_("12 个月内此前不合格次数"), default=0)
     fixed_at = models.DateTimeField(_("整改完成时间"), null=True, blank=True)
