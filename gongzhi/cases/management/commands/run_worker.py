@@ -36,7 +36,7 @@ RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
 
 def periodic_jobs(stop: threading.Event) -> list:
     """What the sweeper thread runs on each pass: deadlines, webhook retries, the audit chain, the
-    router's retraining schedule."""
+    router's retraining schedule, the indicators' recount, the points' expiry."""
     from gongzhi.core import audit
     from gongzhi.notifications.services import deliver_due_webhooks
 
@@ -68,7 +68,13 @@ def periodic_jobs(stop: threading.Event) -> list:
 
         return recount_job()
 
-    return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount]
+    def points_expiry():
+        # 喜邻 points: earning batches and unused vouchers past their dates (docs/points.md).
+        from gongzhi.points.services import expire_job
+
+        return expire_job()
+
+    return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount, points_expiry]
 
 
 def outbox_job():
