@@ -19,8 +19,8 @@ from gongzhi.checklists.sample import SAMPLE_CODE
 from gongzhi.orgs.models import Department, User
 from gongzhi.premises.models import Premises
 
-from . import services
-from .models import Station
+from . import followup, plans, services
+from .models import Plan, Reinspection, Station
 
 COMMUNITY = "新城社区"
 TEAM = "第一联合检查小组"
@@ -40,6 +40,10 @@ VISITS = (
     ("快乐网吧", 10, {"sells_food": "no", "extinguishers_valid": "no", "no_flying_wire": "no"}, "巫永刚"),
     ("凤凰便民超市", 6, {}, "韩立新"),
 )
+#: The re-inspection of the first visit: the police notice's hazards were fixed, the market's were not
+#: (they climb to 提醒); the enforcement notice is still waiting (overdue on the follow-up pages).
+FIXED_AT_REINSPECTION = "fhl-police"
+NOT_FIXED_AT_REINSPECTION = "fhl-market"
 
 
 def build_demo_joint_inspections(*, stdout: TextIO | None = None) -> int:
@@ -59,6 +63,9 @@ def build_demo_joint_inspections(*, stdout: TextIO | None = None) -> int:
         station = services.create_station(actor=None, area=community)
         team = services.create_team(actor=None, station=station, name=TEAM,
                                     members=[(users[u], departments[d]) for u, d in MEMBERS])
+        plans.create_plan(actor=None, team=team, name="每周三联合检查", checklist=checklist,
+                          weekday=Plan.Weekday.WEDNESDAY, max_targets=8)
+        first = None
         for name, days_ago, failed, operator in VISITS:
             premises = Premises.objects.filter(name=name).first()
             if premises is None:
@@ -67,10 +74,17 @@ def build_demo_joint_inspections(*, stdout: TextIO | None = None) -> int:
             if answers["sells_food"] == "no":
                 answers = {k: v for k, v in answers.items() if k not in ("food_licence", "food_hygiene")}
             finished = now - datetime.timedelta(days=days_ago)
-            services.record_visit(actor=None, team=team, premises=premises, version=version, answers=answers,
-                                  started_at=finished - datetime.timedelta(minutes=25), finished_at=finished,
-                                  acknowledged_by=operator)
+            visit = services.record_visit(actor=None, team=team, premises=premises, version=version,
+                                          answers=answers, started_at=finished - datetime.timedelta(minutes=25),
+                                          finished_at=finished, acknowledged_by=operator)
+            first = first or visit
             recorded += 1
+        for code, fixed in ((FIXED_AT_REINSPECTION, True), (NOT_FIXED_AT_REINSPECTION, False)):
+            due = Reinspection.objects.filter(notice__visit=first, notice__department__code=code).first()
+            if due is not None:
+                hazards = list(due.notice.hazards.all()) if fixed else []
+                followup.reinspect(actor=users[code], reinspection=due, fixed=hazards,
+                                   note="已整改到位" if fixed else "仍未整改，予以提醒")
     if stdout is not None:
         stdout.write(f"联合检查 / Joint inspections: {station.name}, {recorded} visits\n")
     return recorded
