@@ -142,6 +142,36 @@ def add_member(*, actor, team: Team, user, department: Department) -> TeamMember
     return member
 
 
+def remove_member(*, actor, team: Team, member: TeamMember) -> None:
+    """Take ``member`` out of ``team`` (the team's visits and notices stay as they were)."""
+    _check_manage_station(actor, team.station.area)
+    if member.team_id != team.pk:
+        raise ValidationError({"member": [_("该人员不是本小组成员")]})
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)
+        deleted, _rows = TeamMember.objects.filter(pk=member.pk, team=team).delete()
+        if not deleted:
+            raise ValidationError({"member": [_("该人员已不在小组中")]})
+        audit.record(actor, "inspection.team.remove_member", team,
+                     before={"user": member.user_id, "department": member.department_id})
+
+
+def set_team_active(*, actor, team: Team, active: bool) -> Team:
+    """Stop (``active=False``) or restart a team; a stopped team gets no week's list and no new visits
+    from the week page. Setting the state it already has changes nothing and writes no row."""
+    _check_manage_station(actor, team.station.area)
+    active = bool(active)
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        if locked.is_active != active:
+            locked.is_active = active
+            locked.save(update_fields=["is_active"])
+            audit.record(actor, "inspection.team.activate" if active else "inspection.team.deactivate", locked,
+                         before={"is_active": not active}, after={"is_active": active})
+    team.is_active = active
+    return team
+
+
 # --------------------------------------------------------------------------------------------
 # Visits
 # --------------------------------------------------------------------------------------------
