@@ -83,7 +83,7 @@ def visible_meetings(user):
     return _scoped(Meeting.objects.all(), user, "station__area__path")
 
 
-def _one_or_404(qs, pk):
+def one_or_404(qs, pk):
     """One object of an already scoped queryset; "not yours" and "does not exist" are the same 404."""
     try:
         pk = int(pk)
@@ -98,20 +98,20 @@ def _one_or_404(qs, pk):
 
 
 def get_hazard(user, pk) -> Hazard:
-    return _one_or_404(visible_hazards(user).select_related("premises", "department", "visit"), pk)
+    return one_or_404(visible_hazards(user).select_related("premises", "department", "visit"), pk)
 
 
 def get_reinspection(user, pk) -> Reinspection:
-    return _one_or_404(visible_reinspections(user).select_related(
+    return one_or_404(visible_reinspections(user).select_related(
         "notice__department", "notice__visit__premises", "done_by"), pk)
 
 
 def get_visit(user, pk) -> Visit:
-    return _one_or_404(visible_visits(user).select_related("premises", "team__station"), pk)
+    return one_or_404(visible_visits(user).select_related("premises", "team__station"), pk)
 
 
 def get_meeting(user, pk) -> Meeting:
-    return _one_or_404(visible_meetings(user).select_related("station__area"), pk)
+    return one_or_404(visible_meetings(user).select_related("station__area"), pk)
 
 
 # --------------------------------------------------------------------------------------------

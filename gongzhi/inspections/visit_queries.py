@@ -1,10 +1,7 @@
-"""Reads for the visit pages, the notice PDFs, the API and the premises' history: who may see a
-visit or a notice, the teams and premises a user may choose for a visit, a premises' inspections.
-
-- a visit: a member of its team, whoever's jurisdiction covers the premises
-  (``services.can_record_visit``), or staff of a department it issued a notice for;
-- a notice: staff of the issuing department, a member of the visiting team, or whoever covers the
-  premises.
+"""Reads for the visit pages, the notice PDFs, the API and the premises' history: a visit or a
+notice (through the app's one read door, ``queries.visible_*``: whoever's jurisdiction covers the
+premises, a member of a team of its station, staff of a department it issued a notice for), the
+teams and premises a user may choose for a visit, a premises' inspections.
 
 "Not yours" and "does not exist" are the same 404 (ARCHITECTURE pattern 2).
 """
@@ -16,9 +13,9 @@ from django.http import Http404
 
 from gongzhi.checklists.models import Checklist, ChecklistVersion
 from gongzhi.core.scoping import MAX_ID, jurisdiction
-from gongzhi.orgs.models import Staff
 from gongzhi.premises.models import Premises
 
+from . import queries
 from .models import Hazard, Notice, Plan, PlanTarget, Team, Visit
 from .services import can_record_visit
 
@@ -43,42 +40,17 @@ def is_member(user, team_id: int) -> bool:
     return _authenticated(user) and Team.objects.filter(pk=team_id, members__user_id=user.pk).exists()
 
 
-def can_view_visit(user, visit: Visit) -> bool:
-    if not _authenticated(user):
-        return False
-    if can_record_visit(user, visit.team, visit.premises):
-        return True
-    return Staff.objects.filter(user_id=user.pk,
-                                department_id__in=visit.notices.values("department_id")).exists()
-
-
-def can_view_notice(user, notice: Notice) -> bool:
-    if not _authenticated(user):
-        return False
-    if Staff.objects.filter(user_id=user.pk, department_id=notice.department_id).exists():
-        return True
-    visit = notice.visit
-    return is_member(user, visit.team_id) or covers_premises(user, visit.premises)
-
-
 def get_visit(user, pk) -> Visit:
-    pk = _pk(pk)
-    visit = (Visit.objects.select_related("team__station__area", "premises__type", "premises__area",
-                                          "checklist_version__checklist", "recorded_by")
-             .filter(pk=pk).first() if pk else None)
-    if visit is None or not can_view_visit(user, visit):
-        raise Http404
-    return visit
+    """A visit through the app's one read door (``queries.visible_visits``); else 404."""
+    return queries.one_or_404(queries.visible_visits(user).select_related(
+        "team__station__area", "premises__type", "premises__area", "checklist_version__checklist",
+        "recorded_by"), pk)
 
 
 def get_notice(user, pk) -> Notice:
-    pk = _pk(pk)
-    notice = (Notice.objects.select_related("department", "visit__team__station", "visit__premises__type",
-                                            "visit__premises__area")
-              .filter(pk=pk).first() if pk else None)
-    if notice is None or not can_view_notice(user, notice):
-        raise Http404
-    return notice
+    """A notice through the app's one read door (``queries.visible_notices``); else 404."""
+    return queries.one_or_404(queries.visible_notices(user).select_related(
+        "department", "visit__team__station", "visit__premises__type", "visit__premises__area"), pk)
 
 
 # --------------------------------------------------------------------------------------------
