@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
+
+from gongzhi.core.scoping import jurisdiction
 
 from . import ledger
-from .models import Account, EarningBatch, Entry, Transaction
+from .models import Account, Activity, EarningBatch, Entry, GoodDeed, Merchant, Signup, Transaction
 
 Kind = Account.Kind
 
@@ -35,6 +37,75 @@ def expiring(user, before):
     """Batches of the resident that still hold points and expire before ``before``."""
     return EarningBatch.objects.filter(account__user=user, account__kind=Kind.RESIDENT_POINTS, remaining__gt=0,
                                        expired_at__isnull=True, expires_at__lt=before).order_by("expires_at", "id")
+
+
+# ------------------------------------------------------------------------------------ pages
+
+
+def manager_paths(user) -> tuple[str, ...] | None:
+    """The subtrees where ``services.can_manage`` holds for ``user``: ``None`` for everything."""
+    from .services import MANAGER_ROLES
+
+    scope = jurisdiction(user)
+    if scope.everything:
+        return None
+    return tuple(scope.command_paths) + tuple(p for code in MANAGER_ROLES for p in scope.role_paths.get(code, ()))
+
+
+def _under(paths, field: str) -> Q:
+    if paths is None:
+        return Q()
+    query = Q(pk__in=[])
+    for path in paths:
+        query |= Q(**{f"{field}__startswith": path})
+    return query
+
+
+def manageable_areas(user):
+    """The areas where the user may publish activities (``can_manage``), top first."""
+    from gongzhi.areas.models import Area
+
+    paths = manager_paths(user)
+    if paths == ():
+        return Area.objects.none()
+    return Area.objects.filter(_under(paths, "path")).select_related("level").order_by("depth", "path")
+
+
+def calendar(now):
+    """Published activities that have not ended, soonest first, with the live sign-ups counted."""
+    return (Activity.objects.filter(status=Activity.Status.PUBLISHED, ends_at__gt=now)
+            .select_related("area")
+            .annotate(taken=Count("signups", filter=~Q(signups__status=Signup.Status.CANCELLED)))
+            .order_by("starts_at", "id"))
+
+
+def organised_by(user):
+    """Activities whose sign-up list the user runs: their own, and those in areas they manage."""
+    paths = manager_paths(user)
+    query = Q(organiser=user) if paths is not None else Q()
+    if paths:
+        query |= _under(paths, "area__path")
+    return Activity.objects.filter(query).select_related("area")
+
+
+def may_organise(user, activity: Activity) -> bool:
+    from .services import can_manage
+
+    return activity.organiser_id == user.pk or can_manage(user, activity.area)
+
+
+def deeds_to_review(user):
+    """Good deeds waiting in areas the user manages (never their own)."""
+    paths = manager_paths(user)
+    if paths == ():
+        return GoodDeed.objects.none()
+    return (GoodDeed.objects.filter(_under(paths, "area__path"), status=GoodDeed.Status.REPORTED)
+            .exclude(resident=user).select_related("area", "resident", "reported_by").order_by("reported_at", "id"))
+
+
+def staff_merchants(user):
+    """The merchants where the user is active staff."""
+    return Merchant.objects.filter(staff__user=user, staff__is_active=True, is_active=True).distinct()
 
 
 def invariant_violations() -> list[str]:

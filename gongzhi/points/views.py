@@ -1,0 +1,355 @@
+"""Pages of 喜邻积分 (phone first), every write through ``services``:
+
+- everyone signed in: 我的积分 (balance, service hours, vouchers with their QR code, history), the
+  activity calendar with sign-up and withdrawal, the merchants' offers (buy a voucher; cancel it
+  within the offer's window);
+- an activity's organiser, or whoever manages its area (``services.can_manage``): publish an
+  activity, its sign-up list with check-in, check-out and 确认并发放积分; managers review good deeds;
+- merchant staff: 核销 — type the short code, or open the link in the voucher's QR code.
+
+What is not the user's is a 404 (someone else's voucher, an activity they don't run, a good deed
+outside their areas); a page of a role they don't have is a 403."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gongzhi.core.scoping import MAX_ID
+
+from . import queries, services
+from .forms import ActivityForm, ApproveForm, ConfirmForm, RedeemForm, RejectForm
+from .models import Activity, Offer, Signup, Voucher
+
+HISTORY_SHOWN = 50
+VOUCHERS_SHOWN = 30
+
+
+def _get(queryset, pk):
+    """One row by primary key, or a plain 404."""
+    if not 0 < int(pk) <= MAX_ID:
+        raise Http404
+    try:
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+def _explain(request, exc: ValidationError) -> None:
+    """A refused service call as one clear message (nothing was stored)."""
+    messages.error(request, "；".join(str(m) for m in exc.messages))
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "message_dict"):
+        for field, msgs in exc.message_dict.items():
+            for msg in msgs:
+                form.add_error(field if field in form.fields else None, msg)
+    else:
+        for msg in exc.messages:
+            form.add_error(None, msg)
+
+
+def _first_error(form) -> str:
+    return "；".join(str(m) for msgs in form.errors.values() for m in msgs)
+
+
+def hours_text(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return _("%(m)s 分钟") % {"m": rest}
+    if not rest:
+        return _("%(h)s 小时") % {"h": hours}
+    return _("%(h)s 小时 %(m)s 分钟") % {"h": hours, "m": rest}
+
+
+def qr_data_uri(text: str) -> str:
+    """The QR code as an ``data:image/svg+xml`` URI, drawn on the server (no CDN, no script)."""
+    from gongzhi.orgs.twofactor import qr_svg_data_uri
+
+    return qr_svg_data_uri(text)
+
+
+# ------------------------------------------------------------------------------------ 我的积分
+
+
+@login_required
+@require_GET
+def index(request):
+    user, now = request.user, timezone.now()
+    vouchers = list(Voucher.objects.filter(resident=user).select_related("offer", "merchant")
+                    .order_by("-issued_at", "-id")[:VOUCHERS_SHOWN])
+    redeem_url = request.build_absolute_uri(reverse("points:redeem"))
+    live = []
+    for v in vouchers:
+        v.live = v.status == Voucher.Status.ISSUED and v.valid_until > now
+        v.cancellable = v.live and v.cancellable_until >= now
+        if v.live:
+            v.qr = qr_data_uri(f"{redeem_url}?t={v.token}")
+            live.append(v)
+    entries = []
+    for entry in queries.history(user)[:HISTORY_SHOWN]:
+        entry.is_hours = entry.account.unit == "minutes"
+        entry.shown = hours_text(abs(entry.amount)) if entry.is_hours else abs(entry.amount)
+        entries.append(entry)
+    minutes = queries.minutes_of(user)
+    return render(request, "points/index.html", {
+        "points": queries.points_of(user), "minutes": minutes, "hours": hours_text(minutes),
+        "live": live, "past": [v for v in vouchers if not v.live], "entries": entries,
+        "expiring": list(queries.expiring(user, now + datetime.timedelta(days=30))),
+        "organises": queries.organised_by(user).exists(), "reviews": queries.manager_paths(user) != (),
+        "is_staff_of_merchant": queries.staff_merchants(user).exists() or user.is_superuser,
+    })
+
+
+# ------------------------------------------------------------------------------------ activities
+
+
+@login_required
+@require_GET
+def activities(request):
+    user, now = request.user, timezone.now()
+    mine = {s.activity_id: s for s in Signup.objects.filter(resident=user).exclude(status=Signup.Status.CANCELLED)}
+    rows = []
+    for activity in queries.calendar(now)[:100]:
+        rows.append({"activity": activity, "left": max(activity.slots - activity.taken, 0),
+                     "signup": mine.get(activity.pk), "may_join": services.may_join(user, activity),
+                     "started": activity.starts_at <= now})
+    organised = list(queries.organised_by(user).filter(ends_at__gt=now - datetime.timedelta(days=30))
+                     .order_by("starts_at", "id")[:50])
+    return render(request, "points/activities.html", {
+        "rows": rows, "organised": organised, "can_create": queries.manageable_areas(user).exists(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_create(request):
+    areas = queries.manageable_areas(request.user)
+    if not areas.exists():
+        raise PermissionDenied(_("只有社区管理人员可以发布志愿活动"))
+    form = ActivityForm(request.POST or None, areas=areas)
+    if request.method == "POST" and form.is_valid():
+        try:
+            activity = services.create_activity(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("已发布志愿活动“%(title)s”") % {"title": activity.title})
+            return redirect("points:activity", pk=activity.pk)
+    return render(request, "points/activity_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def sign_up(request, pk: int):
+    activity = _get(Activity.objects.filter(status=Activity.Status.PUBLISHED), pk)
+    try:
+        services.sign_up(activity, actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    else:
+        messages.success(request, _("已报名“%(title)s”") % {"title": activity.title})
+    return redirect(reverse("points:activities") + f"#activity-{activity.pk}")
+
+
+@login_required
+@require_POST
+def withdraw(request, pk: int):
+    activity = _get(Activity.objects.all(), pk)
+    signup = Signup.objects.filter(activity=activity, resident=request.user).exclude(
+        status=Signup.Status.CANCELLED).first()
+    if signup is None:
+        raise Http404
+    try:
+        services.cancel_signup(signup, actor=request.user)
+    except ValidationError as exc:
+        _explain(request, exc)
+    else:
+        messages.success(request, _("已取消报名“%(title)s”") % {"title": activity.title})
+    return redirect(reverse("points:activities") + f"#activity-{activity.pk}")
+
+
+def _organised(request, pk) -> Activity:
+    activity = _get(Activity.objects.select_related("area", "organiser"), pk)
+    if not queries.may_organise(request.user, activity):
+        raise Http404
+    return activity
+
+
+@login_required
+@require_GET
+def activity_detail(request, pk: int):
+    """The organiser's sign-up list: check in, check out, confirm (points and service hours)."""
+    activity = _organised(request, pk)
+    signups = list(activity.signups.exclude(status=Signup.Status.CANCELLED).select_related("resident")
+                   .order_by("signed_up_at", "id"))
+    for s in signups:
+        s.hours = hours_text(s.minutes) if s.minutes is not None else ""
+    return render(request, "points/activity_detail.html", {
+        "activity": activity, "signups": signups, "confirm_form": ConfirmForm(),
+        "confirmed": sum(1 for s in signups if s.status == Signup.Status.CONFIRMED),
+    })
+
+
+ATTENDANCE = {"check-in": services.check_in, "check-out": services.check_out}
+
+
+@login_required
+@require_POST
+def attendance(request, pk: int, action: str):
+    signup = _get(Signup.objects.select_related("activity__area", "resident"), pk)
+    if action not in (*ATTENDANCE, "confirm") or not queries.may_organise(request.user, signup.activity):
+        raise Http404
+    name = signup.resident.display_name or signup.resident.username
+    try:
+        if action == "confirm":
+            form = ConfirmForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _first_error(form))
+                return redirect("points:activity", pk=signup.activity_id)
+            already = signup.status == Signup.Status.CONFIRMED
+            services.confirm_attendance(signup, actor=request.user, minutes=form.cleaned_data["minutes"])
+            signup.refresh_from_db()
+            if already:
+                messages.info(request, _("%(name)s 的积分已发放，未重复发放") % {"name": name})
+            else:
+                messages.success(request, _("已确认 %(name)s：%(points)s 积分，服务时长 %(hours)s") % {
+                    "name": name, "points": signup.points, "hours": hours_text(signup.minutes or 0)})
+        else:
+            ATTENDANCE[action](signup, actor=request.user)
+            messages.success(request, (_("%(name)s 已签到") if action == "check-in" else _("%(name)s 已签退"))
+                             % {"name": name})
+    except ValidationError as exc:
+        _explain(request, exc)
+    return redirect(reverse("points:activity", kwargs={"pk": signup.activity_id}) + f"#signup-{signup.pk}")
+
+
+# ------------------------------------------------------------------------------------ good deeds
+
+
+@login_required
+@require_GET
+def deeds(request):
+    if queries.manager_paths(request.user) == ():
+        raise PermissionDenied(_("只有社区管理人员可以审核好人好事"))
+    return render(request, "points/deeds.html", {
+        "deeds": list(queries.deeds_to_review(request.user)[:100]),
+        "approve_form": ApproveForm(initial={"points": 10}), "reject_form": RejectForm(),
+    })
+
+
+@login_required
+@require_POST
+def deed_decide(request, pk: int, decision: str):
+    if decision not in ("approve", "reject"):
+        raise Http404
+    deed = _get(queries.deeds_to_review(request.user), pk)
+    form = (ApproveForm if decision == "approve" else RejectForm)(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("points:deeds")
+    try:
+        if decision == "approve":
+            services.approve_good_deed(deed, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("已通过，发放 %(points)s 积分") % {"points": form.cleaned_data["points"]})
+        else:
+            services.reject_good_deed(deed, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("已标记为未通过"))
+    except ValidationError as exc:
+        _explain(request, exc)
+    return redirect("points:deeds")
+
+
+# ------------------------------------------------------------------------------------ offers, vouchers
+
+
+def _offers(now):
+    return (Offer.objects.filter(is_active=True, merchant__is_active=True, valid_from__lte=now)
+            .exclude(valid_until__lte=now).select_related("merchant").order_by("merchant__name", "price", "id"))
+
+
+@login_required
+@require_GET
+def offers(request):
+    now = timezone.now()
+    rows = [{"offer": o, "key": uuid.uuid4().hex} for o in _offers(now)[:200]]
+    return render(request, "points/offers.html", {"rows": rows, "points": queries.points_of(request.user)})
+
+
+@login_required
+@require_POST
+def buy(request, pk: int):
+    offer = _get(_offers(timezone.now()), pk)
+    key = request.POST.get("key", "")
+    if not key:
+        messages.error(request, _("请求编号缺失，请刷新页面后重试"))
+        return redirect("points:offers")
+    try:
+        voucher = services.buy_voucher(offer, actor=request.user, key=key)
+    except ValidationError as exc:
+        _explain(request, exc)
+        return redirect(reverse("points:offers") + f"#offer-{offer.pk}")
+    messages.success(request, _("兑换成功：%(title)s，券码 %(code)s") % {"title": offer.title, "code": voucher.code})
+    return redirect(reverse("points:index") + f"#voucher-{voucher.pk}")
+
+
+@login_required
+@require_POST
+def voucher_cancel(request, pk: int):
+    voucher = _get(Voucher.objects.filter(resident=request.user), pk)
+    try:
+        services.cancel_voucher(voucher, actor=request.user)
+    except ValidationError as exc:
+        _explain(request, exc)
+    else:
+        messages.success(request, _("已取消兑换，%(n)s 积分已退回") % {"n": voucher.price})
+    return redirect("points:index")
+
+
+# ------------------------------------------------------------------------------------ 核销 (merchant)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def redeem(request):
+    """The counter: type the code (or open the QR code's link, then confirm) → redeemed once."""
+    user = request.user
+    merchants = list(queries.staff_merchants(user))
+    if not merchants and not user.is_superuser:
+        raise PermissionDenied(_("只有合作商户的店员可以核销"))
+    form, result, error, pending = RedeemForm(), None, "", None
+    token = (request.POST.get("token") or request.GET.get("t") or "").strip()[:64]
+    if request.method == "POST":
+        form = RedeemForm(request.POST) if not token else RedeemForm()
+        try:
+            if token:
+                result = services.redeem_voucher(actor=user, token=token)
+            elif form.is_valid():
+                result = services.redeem_voucher(actor=user, code=form.cleaned_data["code"])
+                form = RedeemForm()
+        except (ValidationError, PermissionDenied) as exc:
+            error = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            if token:
+                error = error.replace(_("券码无效"), _("二维码无效"))
+    elif token:
+        pending = Voucher.objects.filter(token=token).select_related("offer", "merchant", "resident").first()
+        if pending is None:
+            error = _("二维码无效")
+        elif not services.is_merchant_staff(user, pending.merchant):
+            error, pending = _("该券不属于本店"), None
+    if result is not None:
+        result = Voucher.objects.select_related("offer", "merchant", "resident").get(pk=result.pk)
+    return render(request, "points/redeem.html", {
+        "form": form, "result": result, "error": error, "pending": pending, "merchants": merchants,
+    }, status=200)
