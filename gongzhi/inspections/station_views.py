@@ -184,12 +184,13 @@ def member_add(request, pk: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def member_remove(request, pk: int, member_pk: int):
-    """GET: the confirmation; POST: take the member out of the team."""
-    team = _get_team(request.user, pk)
-    member = (TeamMember.objects.filter(pk=_pk(member_pk), team=team).select_related("user", "department").first())
+def member_remove(request, pk: int):
+    """GET: the confirmation; POST: take the member (``pk``: a ``TeamMember``) out of their team."""
+    member = (TeamMember.objects.filter(pk=_pk(pk), team__station__in=visible_stations(request.user).values("pk"))
+              .select_related("user", "department", "team__station__area").first())
     if member is None:
         raise Http404
+    team = member.team
     _check_manage(request.user, team.station)
     if request.method == "POST":
         try:
