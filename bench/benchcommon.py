@@ -180,3 +180,47 @@ def connect_admin(benchmark: str):
         log(f"PostgreSQL is not reachable at {admin_url}: {exc}")
         print(json.dumps({"benchmark": benchmark, "ok": False, "skipped": True, "errors": [str(exc).strip()]}))
         return None, admin_url
+
+
+def check_db_name(parser, name: str) -> None:
+    """The scratch database's name: created and dropped by the bench, so never one of ours."""
+    import re
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or not name.startswith("gongzhi_bench"):
+        parser.error("--db-name must start with gongzhi_bench and be a plain lower-case identifier")
+
+
+def create_database(admin, admin_url: str, name: str, options: str = "") -> str:
+    """Drop and create the scratch database ``name`` (``options`` appended to CREATE DATABASE), point
+    DATABASE_URL at it for Django; returns the server's version."""
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"{" " + options if options else ""}')
+        server_version = admin.execute("SHOW server_version").fetchone()[0]
+    log(f"created database {name}")
+    os.environ["DATABASE_URL"] = with_database(admin_url, name)
+    return server_version
+
+
+def drop_database(admin_url: str, name: str, *, keep: bool = False) -> None:
+    """Close Django's connections and drop the scratch database unless ``keep`` (the bench's ``finally``)."""
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    if keep:
+        return
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    log(f"dropped database {name}")
+
+
+def git_commit() -> str:
+    """The commit measured (short hash), or "" outside a git checkout."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""

@@ -72,11 +72,13 @@ from benchcommon import (  # noqa: E402
     TARGET_INTAKE_PER_S,
     TARGET_QUEUE_P95_MS,
     TARGET_RATIO,
+    check_db_name,
     connect_admin,
+    create_database,
+    drop_database,
     latency_summary,
     log,
     wait_for_quiet,
-    with_database,
 )
 from cases_data import (  # noqa: E402
     capture_sql,
@@ -357,23 +359,17 @@ def main(argv=None) -> int:
         args.configs = args.configs.split(",")[0]
     configs = [parse_config(c) for c in args.configs.split(",") if c.strip()]
     skip = {p.strip() for p in args.skip.split(",") if p.strip()}
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name) or not args.db_name.startswith("gongzhi_bench"):
-        parser.error("--db-name must start with gongzhi_bench and be a plain lower-case identifier")
+    check_db_name(parser, args.db_name)
 
     admin, admin_url = connect_admin("cases")
     if admin is None:
         return 2
-    import psycopg
     db = args.db_name
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{db}"')
-        server_version = admin.execute("SHOW server_version").fetchone()[0]
-        pg_settings = dict(admin.execute(
-            "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN ('shared_buffers', "
-            "'synchronous_commit', 'fsync', 'max_connections', 'work_mem', 'wal_level', 'commit_delay')").fetchall())
-    log(f"created database {db}")
-    db_url = with_database(admin_url, db)
+    pg_settings = dict(admin.execute(
+        "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN ('shared_buffers', "
+        "'synchronous_commit', 'fsync', 'max_connections', 'work_mem', 'wal_level', 'commit_delay')").fetchall())
+    server_version = create_database(admin, admin_url, db)
+    db_url = os.environ["DATABASE_URL"]
     work = Path(tempfile.mkdtemp(prefix="gongzhi-bench-cases-"))
     # The same settings here and in gunicorn (the SECRET_KEY signs the sessions made here).
     os.environ.update({"DATABASE_URL": db_url, "SECRET_KEY": "bench-cases-" + "k" * 50,
@@ -431,13 +427,7 @@ def main(argv=None) -> int:
         traceback.print_exc()
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            log(f"dropped database {db}")
+        drop_database(admin_url, db, keep=args.keep)
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"benchmark": "cases", "ok": not errors, "errors": errors, **result}, indent=2,
                      ensure_ascii=False, default=str))

@@ -42,8 +42,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongzhi.settings")
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -51,17 +49,17 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchcommon import REPO, connect_admin, latency_summary, log, with_database  # noqa: E402
+from benchcommon import (  # noqa: E402
+    check_db_name,
+    connect_admin,
+    create_database,
+    drop_database,
+    git_commit,
+    latency_summary,
+    log,
+)
 
 TARGET_P95_MS = 1000.0
-
-
-def git_state() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def add_history() -> dict:
@@ -150,24 +148,16 @@ def main(argv=None) -> int:
                         help="recount only the last N months (0: every month with cases)")
     parser.add_argument("--keep", action="store_true", help="don't drop the bench database at the end")
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name) or not args.db_name.startswith("gongzhi_bench"):
-        parser.error("--db-name must start with gongzhi_bench and be a plain lower-case identifier")
+    check_db_name(parser, args.db_name)
 
     admin, admin_url = connect_admin("indicators")
     if admin is None:
         return 2
-    import psycopg
-
     db = args.db_name
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{db}"')
-        server_version = admin.execute("SHOW server_version").fetchone()[0]
-    log(f"created database {db}")
-    os.environ["DATABASE_URL"] = with_database(admin_url, db)
+    server_version = create_database(admin, admin_url, db)
 
     errors: list[str] = []
-    result: dict = {"server_version": server_version, "database": db, "git": git_state(),
+    result: dict = {"server_version": server_version, "database": db, "git": git_commit(),
                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         import django
@@ -269,13 +259,7 @@ def main(argv=None) -> int:
         traceback.print_exc()
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            log(f"dropped database {db}")
+        drop_database(admin_url, db, keep=args.keep)
     print(json.dumps({"benchmark": "indicators", "ok": not errors, "errors": errors, **result}, indent=2,
                      ensure_ascii=False, default=str))
     return 0 if not errors else 1

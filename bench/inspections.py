@@ -42,8 +42,6 @@ import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -51,7 +49,15 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchcommon import REPO, connect_admin, latency_summary, log, with_database  # noqa: E402
+from benchcommon import (  # noqa: E402
+    check_db_name,
+    connect_admin,
+    create_database,
+    drop_database,
+    git_commit,
+    latency_summary,
+    log,
+)
 
 TARGET_S = 5.0
 #: The Monday of the week built (fixed, so runs are comparable); the data is dated relative to it.
@@ -59,14 +65,6 @@ MONDAY = datetime.date(2027, 3, 8)
 TYPE_WEIGHTS = {"shop": 30, "restaurant": 12, "rental": 20, "group_rental": 6, "single_apartment": 6,
                 "entertainment": 2, "chess_room": 3, "massage": 2, "market": 1, "construction_site": 2, "pharmacy": 3,
                 "supermarket": 5, "other": 8}
-
-
-def git_state() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def at(day: datetime.date, hour: int = 10) -> datetime.datetime:
@@ -315,24 +313,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="don't drop the bench database at the end")
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name) or not args.db_name.startswith("gongzhi_bench"):
-        parser.error("--db-name must start with gongzhi_bench and be a plain lower-case identifier")
+    check_db_name(parser, args.db_name)
 
     admin, admin_url = connect_admin("inspections")
     if admin is None:
         return 2
-    import psycopg
-
     db = args.db_name
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{db}"')
-        server_version = admin.execute("SHOW server_version").fetchone()[0]
-    log(f"created database {db}")
-    os.environ["DATABASE_URL"] = with_database(admin_url, db)
+    server_version = create_database(admin, admin_url, db)
 
     errors: list[str] = []
-    result: dict = {"server_version": server_version, "database": db, "git": git_state(),
+    result: dict = {"server_version": server_version, "database": db, "git": git_commit(),
                     "premises_per_layout": args.premises, "communities": args.communities, "runs": args.runs,
                     "week": MONDAY.isoformat(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
@@ -435,13 +425,7 @@ def main(argv=None) -> int:
         traceback.print_exc()
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            log(f"dropped database {db}")
+        drop_database(admin_url, db, keep=args.keep)
     print(json.dumps({"benchmark": "inspections", "ok": not errors, "errors": errors, **result}, indent=2,
                      ensure_ascii=False, default=str))
     return 0 if not errors else 1

@@ -49,7 +49,16 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchcommon import connect_admin, latency_summary, log, machine_busy, with_database  # noqa: E402
+from benchcommon import (  # noqa: E402
+    check_db_name,
+    connect_admin,
+    create_database,
+    drop_database,
+    git_commit,
+    latency_summary,
+    log,
+    machine_busy,
+)
 
 
 def parallel(threads: int, jobs: list, fn) -> tuple[float, list[float], list]:
@@ -167,29 +176,18 @@ def main(argv=None) -> int:
     command = "bench/points.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.quick:
         args.residents, args.purchases, args.hot_affords, args.hot_attempts, args.double = 20, 200, 10, 60, 20
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name) or not args.db_name.startswith("gongzhi_bench"):
-        parser.error("--db-name must start with gongzhi_bench and be a plain lower-case identifier")
+    check_db_name(parser, args.db_name)
 
     admin, admin_url = connect_admin("points")
     if admin is None:
         return 2
-    import psycopg
-
     db = args.db_name
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{db}"')
-        server_version = admin.execute("SHOW server_version").fetchone()[0]
-        pg = {name: admin.execute(f"SHOW {name}").fetchone()[0]
-              for name in ("shared_buffers", "synchronous_commit", "fsync", "max_connections")}
-    log(f"created database {db}")
-    os.environ["DATABASE_URL"] = with_database(admin_url, db)
+    pg = {name: admin.execute(f"SHOW {name}").fetchone()[0]
+          for name in ("shared_buffers", "synchronous_commit", "fsync", "max_connections")}
+    server_version = create_database(admin, admin_url, db)
 
     errors: list[str] = []
-    import subprocess
-
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent.parent, check=False).stdout.strip()
+    commit = git_commit()
     result: dict = {"server_version": server_version, "postgres_settings": pg, "threads": args.threads,
                     "residents": args.residents, "nproc": os.cpu_count(), "commit": commit,
                     "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
@@ -310,13 +308,7 @@ def main(argv=None) -> int:
         traceback.print_exc()
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            log(f"dropped database {db}")
+        drop_database(admin_url, db, keep=args.keep)
     result = {"benchmark": "points", "ok": not errors, "errors": errors, **result}
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.write and not args.quick:

@@ -47,7 +47,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchcommon import connect_admin, log, with_database  # noqa: E402
+from benchcommon import check_db_name, connect_admin, create_database, drop_database, log  # noqa: E402
 
 TARGET_MS = 50.0
 FIELDS = ("id", "name", "code", "level_id", "parent_id", "depth")
@@ -158,25 +158,18 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--keep", action="store_true", help="don't drop the bench database at the end")
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name) or not args.db_name.startswith("gongzhi_bench"):
-        parser.error("--db-name must start with gongzhi_bench and be a plain lower-case identifier")
+    check_db_name(parser, args.db_name)
     if args.icu_locale and not re.fullmatch(r"[A-Za-z0-9-]+", args.icu_locale):
         parser.error("--icu-locale looks wrong")
 
     admin, admin_url = connect_admin("subtree")
     if admin is None:
         return 2
-    import psycopg
     db = args.db_name
-    create = f'CREATE DATABASE "{db}"'
+    options = ""
     if args.icu_locale:
-        create += f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{args.icu_locale}' LOCALE 'C.UTF-8'"
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.execute(create)
-        server_version = admin.execute("SHOW server_version").fetchone()[0]
-    log(f"created database {db}")
-    os.environ["DATABASE_URL"] = with_database(admin_url, db)
+        options = f"TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{args.icu_locale}' LOCALE 'C.UTF-8'"
+    server_version = create_database(admin, admin_url, db, options)
 
     errors: list[str] = []
     result: dict = {}
@@ -294,13 +287,7 @@ def main(argv=None) -> int:
         traceback.print_exc()
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            log(f"dropped database {db}")
+        drop_database(admin_url, db, keep=args.keep)
     print(json.dumps({"benchmark": "subtree", "ok": not errors, "errors": errors, **result}, indent=2,
                      ensure_ascii=False))
     return 0 if not errors else 1
