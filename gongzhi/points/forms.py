@@ -99,3 +99,27 @@ class RedeemForm(forms.Form):
                            widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters",
                                                          "spellcheck": "false", "autofocus": True}),
                            error_messages={"required": _("请输入券码"), "max_length": _("券码无效")})
+
+
+class SettlementForm(forms.Form):
+    merchant = forms.ModelChoiceField(label=_("商户"), queryset=None,
+                                      error_messages={"required": _("请选择商户"),
+                                                      "invalid_choice": _("请选择您管理的商户")})
+    start = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"required": _("请填写起始日期"), "invalid": _("起始日期格式不正确")})
+    end = forms.DateField(label=_("截止日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                          error_messages={"required": _("请填写截止日期"), "invalid": _("截止日期格式不正确")})
+
+    def __init__(self, *args, merchants=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].queryset = merchants
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("截止日期不能早于起始日期"))
+            elif (end - start).days > 366:
+                self.add_error("end", _("结算期不能超过一年"))
+        return data

@@ -7,7 +7,18 @@ from django.db.models import Count, Q, Sum
 from gongzhi.core.scoping import jurisdiction
 
 from . import ledger
-from .models import Account, Activity, EarningBatch, Entry, GoodDeed, Merchant, Signup, Transaction
+from .models import (
+    Account,
+    Activity,
+    EarningBatch,
+    Entry,
+    GoodDeed,
+    Merchant,
+    MerchantStaff,
+    Signup,
+    Transaction,
+    Voucher,
+)
 
 Kind = Account.Kind
 
@@ -106,6 +117,33 @@ def deeds_to_review(user):
 def staff_merchants(user):
     """The merchants where the user is active staff."""
     return Merchant.objects.filter(staff__user=user, staff__is_active=True, is_active=True).distinct()
+
+
+def settling_merchants(user):
+    """The merchants whose settlement statement the user may see: those in areas they manage, and
+    those where they are a 店长."""
+    paths = manager_paths(user)
+    managed = Q(pk__in=MerchantStaff.objects.filter(user=user, is_active=True, is_manager=True)
+                .values("merchant_id"))
+    if paths is None:
+        return Merchant.objects.all().order_by("name", "id")
+    if paths:
+        managed |= _under(paths, "area__path")
+    return Merchant.objects.filter(managed).order_by("name", "id")
+
+
+def may_settle(user) -> bool:
+    """The settlement page is for managers of an area and merchants' managers."""
+    return manager_paths(user) != () or MerchantStaff.objects.filter(user=user, is_active=True,
+                                                                      is_manager=True).exists()
+
+
+def settlement(merchant: Merchant, start, end):
+    """The merchant's vouchers used in [start, end) — what the community owes it at the year-end
+    settlement (the ``use`` transactions into its receivable), oldest first."""
+    return (Voucher.objects.filter(merchant=merchant, status=Voucher.Status.REDEEMED, redeemed_at__gte=start,
+                                   redeemed_at__lt=end)
+            .select_related("offer", "redeemed_by").order_by("redeemed_at", "id"))
 
 
 def invariant_violations() -> list[str]:

@@ -20,4 +20,6 @@ urlpatterns = [
     path("offers/<int:pk>/buy/", views.buy, name="buy"),
     path("vouchers/<int:pk>/cancel/", views.voucher_cancel, name="voucher_cancel"),
     path("redeem/", views.redeem, name="redeem"),
+    path("settlement/", views.settlement, name="settlement"),
+    path("settlement.xlsx", views.settlement_xlsx, name="settlement_xlsx"),
 ]

@@ -13,12 +13,13 @@ outside their areas); a page of a role they don't have is a 403."""
 from __future__ import annotations
 
 import datetime
+import io
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gongzhi.core.scoping import MAX_ID
 
 from . import queries, services
-from .forms import ActivityForm, ApproveForm, ConfirmForm, RedeemForm, RejectForm
+from .forms import ActivityForm, ApproveForm, ConfirmForm, RedeemForm, RejectForm, SettlementForm
 from .models import Activity, Offer, Signup, Voucher
 
 HISTORY_SHOWN = 50
@@ -109,6 +110,7 @@ def index(request):
         "expiring": list(queries.expiring(user, now + datetime.timedelta(days=30))),
         "organises": queries.organised_by(user).exists(), "reviews": queries.manager_paths(user) != (),
         "is_staff_of_merchant": queries.staff_merchants(user).exists() or user.is_superuser,
+        "settles": queries.may_settle(user),
     })
 
 
@@ -353,3 +355,91 @@ def redeem(request):
     return render(request, "points/redeem.html", {
         "form": form, "result": result, "error": error, "pending": pending, "merchants": merchants,
     }, status=200)
+
+
+# ------------------------------------------------------------------------------------ settlement
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SETTLEMENT_SHOWN = 200
+
+
+def _settlement(request):
+    """The form (defaults: this year so far) and, when valid, the statement's lines and total."""
+    if not queries.may_settle(request.user):
+        raise PermissionDenied(_("只有社区管理人员和商户店长可以查看结算单"))
+    merchants = queries.settling_merchants(request.user)
+    today = timezone.localdate()
+    data = request.GET if "merchant" in request.GET else None
+    form = SettlementForm(data, merchants=merchants, initial={"start": today.replace(month=1, day=1), "end": today})
+    if data is None or not form.is_valid():
+        return form, None
+    merchant, start, end = (form.cleaned_data[k] for k in ("merchant", "start", "end"))
+    tz = timezone.get_current_timezone()
+    lines = list(queries.settlement(
+        merchant, datetime.datetime.combine(start, datetime.time(), tz),
+        datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time(), tz)))
+    return form, {"merchant": merchant, "start": start, "end": end, "lines": lines,
+                  "total": sum(v.price for v in lines)}
+
+
+@login_required
+@require_GET
+def settlement(request):
+    """结算单: a merchant's used vouchers in a period, for the community's year-end settlement."""
+    form, statement = _settlement(request)
+    return render(request, "points/settlement.html", {
+        "form": form, "statement": statement, "shown": statement["lines"][:SETTLEMENT_SHOWN] if statement else [],
+        "query": request.GET.urlencode(),
+    })
+
+
+def _cell(sheet, row: int, column: int, value):
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula
+    return cell
+
+
+@login_required
+@require_GET
+def settlement_xlsx(request):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    form, statement = _settlement(request)
+    if statement is None:
+        errors = _first_error(form) if form.is_bound else _("请选择商户和结算期")
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("结算单")
+    merchant, local = statement["merchant"], timezone.localtime
+    _cell(sheet, 1, 1, _("喜邻积分商户结算单")).font = Font(bold=True, size=14)
+    _cell(sheet, 2, 1, _("商户"))
+    _cell(sheet, 2, 2, merchant.name)
+    _cell(sheet, 3, 1, _("结算期"))
+    _cell(sheet, 3, 2, f"{statement['start']:%Y-%m-%d} – {statement['end']:%Y-%m-%d}")
+    _cell(sheet, 4, 1, _("生成时间"))
+    _cell(sheet, 4, 2, f"{local():%Y-%m-%d %H:%M}")
+    header = [_("核销时间"), _("券码"), _("兑换项目"), _("积分"), _("核销人")]
+    for column, title in enumerate(header, 1):
+        _cell(sheet, 6, column, title).font = Font(bold=True)
+    row = 7
+    for v in statement["lines"]:
+        values = [f"{local(v.redeemed_at):%Y-%m-%d %H:%M:%S}", v.code, v.offer.title, v.price,
+                  str(v.redeemed_by) if v.redeemed_by else ""]
+        for column, value in enumerate(values, 1):
+            _cell(sheet, row, column, value)
+        row += 1
+    _cell(sheet, row, 1, _("合计")).font = Font(bold=True)
+    _cell(sheet, row, 2, _("%(n)s 张") % {"n": len(statement["lines"])})
+    _cell(sheet, row, 4, statement["total"]).font = Font(bold=True)
+    for column, width in zip("ABCDE", (20, 12, 28, 8, 12), strict=True):
+        sheet.column_dimensions[column].width = width
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(out.getvalue(), content_type=XLSX)
+    name = f"settlement-{merchant.pk}-{statement['start']:%Y%m%d}-{statement['end']:%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -329,3 +329,71 @@ def test_anonymous_is_sent_to_login_and_the_menu_links_the_pages(world, client, 
     assert 'href="/points/"' in page and "喜邻积分" in page
     for url in ("/points/", "/points/activities/", "/points/offers/"):
         assert login(other).get(url).status_code == 200
+
+
+# ------------------------------------------------------------------------------------ settlement
+
+
+def _redeemed(world, scheme, count: int):
+    award(world, world.resident, 30 * count, now=timezone.now())
+    vouchers = []
+    for n in range(count):
+        voucher = services.buy_voucher(scheme.offer, actor=world.resident, key=f"s{n}")
+        vouchers.append(services.redeem_voucher(actor=scheme.cashier, code=voucher.code))
+    return vouchers
+
+
+def test_settlement_page_and_xlsx_for_a_manager(world, scheme, login):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    scheme.offer.title = "=HYPERLINK(\"x\")"  # a title that looks like a formula stays text
+    scheme.offer.save(update_fields=["title"])
+    vouchers = _redeemed(world, scheme, 2)
+    today = timezone.localdate().isoformat()
+    query = {"merchant": scheme.merchant.pk, "start": today, "end": today}
+    client = login(world.dispatcher)
+    form = text(client.get("/points/settlement/"))
+    assert "喜邻理发店" in form and "西边超市" not in form  # only merchants of areas the dispatcher manages
+    page = text(client.get("/points/settlement/", query))
+    assert "已核销 2 张" in page and 'class="settlement-total">60<' in page and vouchers[0].code in page
+    response = client.get("/points/settlement.xlsx", query)
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
+    rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[1][:2] == ("商户", "喜邻理发店") and rows[2][1] == f"{today} – {today}"
+    lines = [r for r in rows[6:] if r[1] in {v.code for v in vouchers}]
+    assert len(lines) == 2 and all(r[2] == "=HYPERLINK(\"x\")" and r[3] == 30 and r[4] == "收银甲" for r in lines)
+    assert rows[-1][0] == "合计" and rows[-1][3] == 60
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    later = text(client.get("/points/settlement/", {**query, "start": tomorrow, "end": tomorrow}))
+    assert "已核销 0 张" in later
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"end": "2020-01-01"}, "截止日期不能早于起始日期"),
+    ({"start": "2020-01-01"}, "结算期不能超过一年"),
+    ({"start": "yesterday"}, "起始日期格式不正确"),
+    ({"merchant": "0"}, "请选择您管理的商户"),
+])
+def test_bad_settlement_queries_are_refused_clearly(world, scheme, login, changes, words):
+    today = timezone.localdate().isoformat()
+    query = {"merchant": scheme.merchant.pk, "start": today, "end": today, **changes}
+    client = login(world.dispatcher)
+    assert words in text(client.get("/points/settlement/", query))
+    response = client.get("/points/settlement.xlsx", query)
+    assert response.status_code == 400 and words in text(response)
+
+
+def test_settlement_of_another_merchant_or_without_the_role_is_refused(world, scheme, login):
+    _redeemed(world, scheme, 1)
+    today = timezone.localdate().isoformat()
+    other = {"merchant": scheme.other_merchant.pk, "start": today, "end": today}
+    assert "请选择您管理的商户" in text(login(world.dispatcher).get("/points/settlement/", other))
+    for user in (world.resident, world.worker, world.handler, world.outsider, scheme.cashier):
+        assert login(user).get("/points/settlement/").status_code == 403
+        assert login(user).get("/points/settlement.xlsx", {**other, "merchant": scheme.merchant.pk}).status_code == 403
+    # a 店长 sees their own shop's statement
+    services.add_merchant_staff(scheme.merchant, actor=world.dispatcher, user=world.worker, is_manager=True)
+    page = text(login(world.worker).get("/points/settlement/", {**other, "merchant": scheme.merchant.pk}))
+    assert "已核销 1 张" in page
