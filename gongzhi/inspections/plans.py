@@ -394,20 +394,21 @@ def build_week(day_in_week: datetime.date, plans=None, *, actor=None) -> list[Pl
 
 
 def ensure_day(plan: Plan, date: datetime.date) -> PlanDay | None:
-    """The day if built; built now (by the system) if not and it is not in the past."""
+    """The day if built; built now (by the system) if not and it lies in this week or later — a team
+    that could not go on Wednesday still finds Wednesday's list on Thursday."""
     day = PlanDay.objects.filter(plan=plan, date=date).first()
-    if day is None and plan.is_active and plan.team.is_active and date >= timezone.localdate():
+    if day is None and plan.is_active and plan.team.is_active and date >= week_start(timezone.localdate()):
         day = build_day(plan, date, actor=None)
     return day
 
 
 def mark_visited(visit: Visit) -> PlanTarget | None:
-    """Fill the visit into the visiting team's target for that premises on the visit's day (if the
-    premises was planned and not visited yet). Returns the target or None."""
+    """Fill the visit into the visiting team's target for that premises on the visit's day, or on an
+    earlier plan day of the same week (a visit made late), if not visited yet. Returns the target or None."""
     date = timezone.localdate(visit.started_at)
-    target = (PlanTarget.objects.filter(day__plan__team_id=visit.team_id, day__date=date,
+    target = (PlanTarget.objects.filter(day__plan__team_id=visit.team_id, day__date__range=(week_start(date), date),
                                         premises_id=visit.premises_id, visit__isnull=True)
-              .order_by("pk").first())
+              .order_by("-day__date", "pk").first())
     if target is None:
         return None
     if PlanTarget.objects.filter(pk=target.pk, visit__isnull=True).update(visit=visit) != 1:

@@ -194,13 +194,14 @@ def test_premises_in_another_teams_day_is_skipped(world, scene, mix):
                                   ("隐患店", R.OPEN_HAZARDS)]
 
 
-def test_mark_visited_only_for_the_team_and_the_day(world, scene, mix):
+def test_mark_visited_only_for_the_team_and_the_day_or_later_that_week(world, scene, mix):
     second = Team.objects.create(station=scene.station, name="第二小组")
     plan = make_plan(world, scene)
     plans.build_day(plan, D)
     assert plans.mark_visited(visit(scene, mix["hazard"], at(D, 15), team=second)) is None
-    assert plans.mark_visited(visit(scene, mix["hazard"], at(D + datetime.timedelta(days=1), 9))) is None
-    target = plans.mark_visited(visit(scene, mix["hazard"], at(D, 16)))
+    assert plans.mark_visited(visit(scene, mix["hazard"], at(D - datetime.timedelta(days=1), 9))) is None  # before
+    assert plans.mark_visited(visit(scene, mix["hazard"], at(D + datetime.timedelta(days=7), 9))) is None  # next week
+    target = plans.mark_visited(visit(scene, mix["hazard"], at(D + datetime.timedelta(days=1), 16)))  # a day late
     assert target is not None and target.premises_id == mix["hazard"].pk
     assert PlanTarget.objects.get(pk=target.pk).visit_id == target.visit_id
     assert AuditLog.objects.filter(action="inspection.plan.visited", object_id=str(target.pk)).exists()
