@@ -4,6 +4,7 @@ may do it. Pages, the API and commands (later slices) call these and nothing els
 - ``create_station(actor, area, name)`` — one 星火工作站 per community.
 - ``create_team(actor, station, name, members=())`` / ``add_member(actor, team, user, department)`` —
   one member per participating department; the member must be staff of that department.
+  ``remove_member(actor, team, member)``, ``set_team_active(actor, team, active)``.
 - ``record_visit(actor, team, premises, version, answers, …)`` — checks the answers with
   ``checklists.services.validate_answers`` (errors → ``ValidationError`` with the messages, nothing
   stored), then in one transaction: the visit, one ``Hazard`` per failed item (owned by the team's
