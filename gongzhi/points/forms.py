@@ -123,3 +123,34 @@ class SettlementForm(forms.Form):
             elif (end - start).days > 366:
                 self.add_error("end", _("结算期不能超过一年"))
         return data
+
+
+class GoodDeedForm(forms.Form):
+    """Report someone's good deed: the person by their account name or mobile number."""
+
+    person = forms.CharField(label=_("当事人账号或手机号"), max_length=150,
+                             error_messages={"required": _("请填写当事人的账号或手机号"),
+                                             "max_length": _("找不到该账号")})
+    area = forms.ModelChoiceField(label=_("所在社区"), queryset=None,
+                                  error_messages={"required": _("请选择所在社区"),
+                                                  "invalid_choice": _("请选择所在社区")})
+    occurred_on = forms.DateField(label=_("发生日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                                  error_messages={"required": _("请填写发生日期"),
+                                                  "invalid": _("发生日期格式不正确")})
+    description = forms.CharField(label=_("事迹"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+                                  error_messages={"required": _("请填写事迹"),
+                                                  "max_length": _("事迹不能超过 2000 个字符")})
+
+    def __init__(self, *args, areas=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas
+
+    def clean_person(self):
+        from django.contrib.auth import get_user_model
+
+        value = self.cleaned_data["person"].strip()
+        users = get_user_model().objects.filter(is_active=True)
+        person = users.filter(username=value).first() or (users.filter(phone=value).first() if value else None)
+        if person is None:
+            raise forms.ValidationError(_("找不到该账号"))
+        return person

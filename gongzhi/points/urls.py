@@ -15,6 +15,7 @@ urlpatterns = [
     path("activities/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("signups/<int:pk>/<str:action>/", views.attendance, name="attendance"),
     path("deeds/", views.deeds, name="deeds"),
+    path("deeds/report/", views.deed_report, name="deed_report"),
     path("deeds/<int:pk>/<str:decision>/", views.deed_decide, name="deed_decide"),
     path("offers/", views.offers, name="offers"),
     path("offers/<int:pk>/buy/", views.buy, name="buy"),

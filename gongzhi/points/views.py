@@ -29,8 +29,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gongzhi.core.scoping import MAX_ID
 
 from . import queries, services
-from .forms import ActivityForm, ApproveForm, ConfirmForm, RedeemForm, RejectForm, SettlementForm
-from .models import Activity, Offer, Signup, Voucher
+from .forms import (
+    ActivityForm,
+    ApproveForm,
+    ConfirmForm,
+    GoodDeedForm,
+    RedeemForm,
+    RejectForm,
+    SettlementForm,
+)
+from .models import Activity, GoodDeed, Offer, Signup, Voucher
 
 HISTORY_SHOWN = 50
 VOUCHERS_SHOWN = 30
@@ -249,6 +257,32 @@ def deeds(request):
         "deeds": list(queries.deeds_to_review(request.user)[:100]),
         "approve_form": ApproveForm(initial={"points": 10}), "reject_form": RejectForm(),
     })
+
+
+def _communities():
+    from gongzhi.areas.models import Area
+
+    return Area.objects.filter(level__slug="community").order_by("path")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deed_report(request):
+    """Anyone signed in reports a good deed about someone; a manager of the community reviews it."""
+    form = GoodDeedForm(request.POST or None, areas=_communities(),
+                        initial={"occurred_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.report_good_deed(actor=request.user, resident=data["person"], area=data["area"],
+                                      description=data["description"], occurred_on=data["occurred_on"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("已报告，社区审核通过后当事人将获得积分"))
+            return redirect("points:deed_report")
+    mine = GoodDeed.objects.filter(reported_by=request.user).select_related("resident", "area")[:20]
+    return render(request, "points/deed_report.html", {"form": form, "mine": mine})
 
 
 @login_required

@@ -397,3 +397,39 @@ def test_settlement_of_another_merchant_or_without_the_role_is_refused(world, sc
     services.add_merchant_staff(scheme.merchant, actor=world.dispatcher, user=world.worker, is_manager=True)
     page = text(login(world.worker).get("/points/settlement/", {**other, "merchant": scheme.merchant.pk}))
     assert "已核销 1 张" in page
+
+
+# ------------------------------------------------------------------------------------ reporting a good deed
+
+
+def test_anyone_reports_a_good_deed_by_account_or_phone(world, login):
+    client = login(world.resident)
+    form = text(client.get("/points/deeds/report/"))
+    assert "东一社区" in form and "西一社区" in form and "东街道" not in form  # communities only
+    today = timezone.localdate().isoformat()
+    data = {"person": "13800000002", "area": world.community_a.pk, "occurred_on": today,
+            "description": "引导救护车到生病的邻居家"}
+    response = client.post("/points/deeds/report/", data, follow=True)
+    assert "已报告，社区审核通过后当事人将获得积分" in messages_of(response)
+    deed = GoodDeed.objects.get()
+    assert deed.resident == world.worker and deed.reported_by == world.resident and deed.area == world.community_a
+    assert "网格员甲" in text(response) and "待审核" in text(response)  # my reports
+    client.post("/points/deeds/report/", {**data, "person": "dispatcher"})
+    assert GoodDeed.objects.filter(resident=world.dispatcher).exists()
+    assert "引导救护车" in text(login(world.dispatcher).get("/points/deeds/"))  # waiting for review
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"person": "nobody"}, "找不到该账号"),
+    ({"person": ""}, "请填写当事人的账号或手机号"),
+    ({"description": "  "}, "请填写事迹"),
+    ({"occurred_on": "2999-01-01"}, "发生日期不能晚于今天"),
+    ({"occurred_on": "昨天"}, "发生日期格式不正确"),
+    ({"area": "0"}, "请选择所在社区"),
+])
+def test_a_bad_good_deed_report_says_why_and_stores_nothing(world, login, changes, words):
+    data = {"person": "worker", "area": world.community_a.pk, "occurred_on": timezone.localdate().isoformat(),
+            "description": "帮忙", **changes}
+    response = login(world.resident).post("/points/deeds/report/", data)
+    assert response.status_code == 200 and words in text(response)
+    assert not GoodDeed.objects.exists()
