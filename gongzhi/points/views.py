@@ -287,16 +287,16 @@ def deed_report(request):
 
 @login_required
 @require_POST
-def deed_decide(request, pk: int, decision: str):
-    if decision not in ("approve", "reject"):
+def deed_decide(request, pk: int, action: str):
+    if action not in ("approve", "reject"):
         raise Http404
     deed = _get(queries.deeds_to_review(request.user), pk)
-    form = (ApproveForm if decision == "approve" else RejectForm)(request.POST)
+    form = (ApproveForm if action == "approve" else RejectForm)(request.POST)
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect("points:deeds")
     try:
-        if decision == "approve":
+        if action == "approve":
             services.approve_good_deed(deed, actor=request.user, **form.cleaned_data)
             messages.success(request, _("已通过，发放 %(points)s 积分") % {"points": form.cleaned_data["points"]})
         else:
