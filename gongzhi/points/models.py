@@ -170,6 +170,24 @@ class GoodDeed(models.Model):
         return f"{self.resident} · {self.occurred_on}"
 
 
+class LeaderboardChoice(models.Model):
+    """Whether a resident appears, by display name, on the leaderboards of the communities where they
+    serve. No row (the default) means not shown: privacy first. Changed only by
+    ``services.set_leaderboard_choice`` (an audit row each time)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("居民"), on_delete=models.CASCADE,
+                                related_name="leaderboard_choice")
+    shown = models.BooleanField(_("在排行榜上显示"), default=False)
+    changed_at = models.DateTimeField(_("修改时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("排行榜显示设置")
+        verbose_name_plural = _("排行榜显示设置")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {'shown' if self.shown else 'hidden'}"
+
+
 # ------------------------------------------------------------------------------------ merchants
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
 
 from gongzhi.core.scoping import jurisdiction
 
@@ -13,6 +14,7 @@ from .models import (
     EarningBatch,
     Entry,
     GoodDeed,
+    LeaderboardChoice,
     Merchant,
     MerchantStaff,
     Signup,
@@ -144,6 +146,137 @@ def settlement(merchant: Merchant, start, end):
     return (Voucher.objects.filter(merchant=merchant, status=Voucher.Status.REDEEMED, redeemed_at__gte=start,
                                    redeemed_at__lt=end)
             .select_related("offer", "redeemed_by").order_by("redeemed_at", "id"))
+
+
+# ------------------------------------------------------------------------------------ leaderboard
+
+PERIODS = ("year", "month", "all")
+LEADERBOARD_SIZE = 20
+
+
+def period_start(period: str, now):
+    """The start of this year / this month (local time), or ``None`` for all time."""
+    from django.utils import timezone
+
+    local = timezone.localtime(now)
+    if period == "month":
+        return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if period == "year":
+        return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return None
+
+
+def community_of(area):
+    """The community (level ``community``) at or above ``area``; the area itself when there is none."""
+    from gongzhi.areas.models import Area
+
+    if area.level.slug == "community":
+        return area
+    above = Area.objects.filter(pk__in=area.ancestor_ids(), level__slug="community").first()
+    return above or area
+
+
+def leaderboard_areas(user) -> list:
+    """The areas whose leaderboard the user may see: the communities where they hold a role or have
+    earned hours or points (most recent first), then the areas they manage (the top of each subtree
+    and the communities under it). Their own community comes first: it is the default."""
+    from gongzhi.areas.models import Area
+    from gongzhi.orgs.models import Membership
+
+    own: list = []
+    earned = (Transaction.objects.filter(kind=Transaction.Kind.AWARD, entries__account__user=user,
+                                         area__isnull=False)
+              .order_by("-created_at").values_list("area_id", flat=True)[:200])
+    held = Membership.objects.filter(user=user, ended_on__isnull=True).values_list("area_id", flat=True)
+    for area_id in list(dict.fromkeys(list(earned) + list(held))):
+        community = community_of(Area.objects.select_related("level").get(pk=area_id))
+        if community not in own:
+            own.append(community)
+    paths = manager_paths(user)
+    if paths == ():
+        return own
+    managed = Area.objects.filter(_under(paths, "path")).select_related("level")
+    tops = [a for a in managed.filter(path__in=paths)] if paths is not None else []
+    communities = list(managed.filter(level__slug="community").order_by("path")[:200])
+    return own + [a for a in tops + communities if a not in own]
+
+
+def leaderboard(area, period: str, now, viewer=None):
+    """The residents who earned service hours or points in ``area`` (and below) during the period, by
+    service minutes, then points. Awards that were reversed count for nothing. Returns
+    ``(rows, mine)``: ``rows`` only those who chose to be shown (rank among them, equal figures share
+    a rank), at most ``LEADERBOARD_SIZE``; ``mine`` the viewer's own figures and the rank they would
+    have among those shown (``None`` when they earned nothing) — for their eyes only."""
+    from django.contrib.auth import get_user_model
+
+    entries = Entry.objects.filter(account__kind__in=Account.GUARDED, account__user__is_active=True,
+                                   transaction__kind=Transaction.Kind.AWARD,
+                                   transaction__reversed_by__isnull=True,
+                                   transaction__area__path__startswith=area.path)
+    start = period_start(period, now)
+    if start is not None:
+        entries = entries.filter(transaction__created_at__gte=start)
+    totals: dict[int, list[int]] = {}
+    for user_id, kind, amount in (entries.values("account__user", "account__kind").annotate(s=Sum("amount"))
+                                  .values_list("account__user", "account__kind", "s")):
+        slot = totals.setdefault(user_id, [0, 0])
+        slot[0 if kind == Kind.RESIDENT_HOURS else 1] += amount
+    shown_ids = set(LeaderboardChoice.objects.filter(shown=True, user_id__in=list(totals))
+                    .values_list("user_id", flat=True))
+    ranked = sorted(((m, p, uid) for uid, (m, p) in totals.items() if uid in shown_ids and (m or p)),
+                    key=lambda row: (-row[0], -row[1], row[2]))
+    users = get_user_model().objects.in_bulk([uid for _m, _p, uid in ranked[:LEADERBOARD_SIZE]])
+    rows, rank, previous = [], 0, None
+    for position, (minutes, points, uid) in enumerate(ranked[:LEADERBOARD_SIZE], 1):
+        if (minutes, points) != previous:
+            rank, previous = position, (minutes, points)
+        user = users[uid]
+        rows.append({"rank": rank, "user_id": uid, "name": user.display_name or _("未署名志愿者"),
+                     "minutes": minutes, "points": points, "is_viewer": viewer is not None and uid == viewer.pk})
+    mine = None
+    if viewer is not None and any(totals.get(viewer.pk, [0, 0])):
+        minutes, points = totals[viewer.pk]
+        better = sum(1 for m, p, uid in ranked if (m, p) > (minutes, points) and uid != viewer.pk)
+        mine = {"rank": better + 1, "minutes": minutes, "points": points, "shown": viewer.pk in shown_ids,
+                "of": len(ranked) + (0 if viewer.pk in shown_ids else 1)}
+    return rows, mine
+
+
+def leaderboard_shown(user) -> bool:
+    return LeaderboardChoice.objects.filter(user=user, shown=True).exists()
+
+
+# ------------------------------------------------------------------------------------ certificate
+
+
+def certified_awards(user):
+    """The confirmed activities that credited the resident service hours and were not reversed:
+    ``(entry, signup)`` oldest first. Their minutes add up to the hours balance."""
+    entries = (Entry.objects.filter(account__kind=Kind.RESIDENT_HOURS, account__user=user, amount__gt=0,
+                                    transaction__kind=Transaction.Kind.AWARD,
+                                    transaction__reversed_by__isnull=True)
+               .select_related("transaction__signup__activity__area", "transaction__area")
+               .order_by("transaction__created_at", "id"))
+    return list(entries)
+
+
+def residents_of(user):
+    """The users whose certificate the user may download as a manager: those who earned hours or
+    points in, or hold a role in, an area the user manages (``None`` paths: everybody)."""
+    from django.contrib.auth import get_user_model
+
+    from gongzhi.orgs.models import Membership
+
+    users = get_user_model().objects.all()
+    paths = manager_paths(user)
+    if paths is None:
+        return users
+    if paths == ():
+        return users.none()
+    earned = Entry.objects.filter(_under(paths, "transaction__area__path"), account__user__isnull=False,
+                                  transaction__kind=Transaction.Kind.AWARD).values("account__user")
+    held = Membership.objects.filter(_under(paths, "area__path"), ended_on__isnull=True).values("user")
+    return users.filter(Q(pk__in=earned) | Q(pk__in=held))
 
 
 def invariant_violations() -> list[str]:

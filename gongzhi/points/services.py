@@ -35,6 +35,7 @@ from .models import (
     Account,
     Activity,
     GoodDeed,
+    LeaderboardChoice,
     Merchant,
     MerchantStaff,
     Offer,
@@ -641,3 +642,27 @@ def expire_job(now=None) -> str | None:
     if points or vouchers:
         return f"points: expired {points} points, {vouchers} vouchers"
     return None
+
+
+# ------------------------------------------------------------------------------------ leaderboard
+
+
+def set_leaderboard_choice(*, actor, shown: bool, now=None) -> LeaderboardChoice:
+    """The resident chooses whether they appear on their communities' leaderboards (by display name).
+    Nobody else may choose for them; setting the same value again changes nothing and writes no row."""
+    _require_resident(actor)
+    if not isinstance(shown, bool):
+        raise ValidationError({"shown": _("请选择是否在排行榜上显示")})
+    now = _now(now)
+    with transaction.atomic():
+        choice, created = LeaderboardChoice.objects.select_for_update().get_or_create(
+            user=actor, defaults={"shown": shown, "changed_at": now})
+        if not created and choice.shown == shown:
+            return choice
+        before = None if created else audit.snapshot(choice, ["shown"])
+        if not created:
+            choice.shown, choice.changed_at = shown, now
+            choice.save(update_fields=["shown", "changed_at"])
+        audit.record(actor, "points.leaderboard_choice", choice, before=before,
+                     after=audit.snapshot(choice, ["shown"]))
+    return choice

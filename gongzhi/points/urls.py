@@ -23,4 +23,8 @@ urlpatterns = [
     path("redeem/", views.redeem, name="redeem"),
     path("settlement/", views.settlement, name="settlement"),
     path("settlement.xlsx", views.settlement_xlsx, name="settlement_xlsx"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    path("leaderboard/choice/", views.leaderboard_choice, name="leaderboard_choice"),
+    path("certificate.pdf", views.certificate, name="certificate"),
+    path("residents/<int:pk>/certificate.pdf", views.resident_certificate, name="resident_certificate"),
 ]

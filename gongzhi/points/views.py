@@ -118,6 +118,7 @@ def index(request):
         "expiring": list(queries.expiring(user, now + datetime.timedelta(days=30))),
         "organises": queries.organised_by(user).exists(), "reviews": queries.manager_paths(user) != (),
         "is_staff_of_merchant": queries.staff_merchants(user).exists() or user.is_superuser,
+        "on_leaderboard": queries.leaderboard_shown(user),
         "settles": queries.may_settle(user),
     })
 
@@ -209,6 +210,7 @@ def activity_detail(request, pk: int):
     return render(request, "points/activity_detail.html", {
         "activity": activity, "signups": signups, "confirm_form": ConfirmForm(),
         "confirmed": sum(1 for s in signups if s.status == Signup.Status.CONFIRMED),
+        "manages": services.can_manage(request.user, activity.area),
     })
 
 
@@ -477,3 +479,78 @@ def settlement_xlsx(request):
     name = f"settlement-{merchant.pk}-{statement['start']:%Y%m%d}-{statement['end']:%Y%m%d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# ------------------------------------------------------------------------------------ leaderboard
+
+
+@login_required
+@require_GET
+def leaderboard(request):
+    """The top residents of one of the viewer's areas by service hours, then points, over a period:
+    only those who chose to be shown; the viewer's own rank for their eyes only."""
+    user, now = request.user, timezone.now()
+    areas = queries.leaderboard_areas(user)
+    period = request.GET.get("period", "year")
+    if period not in queries.PERIODS:
+        messages.error(request, _("统计周期不正确，已显示本年"))
+        period = "year"
+    area = areas[0] if areas else None
+    wanted = request.GET.get("area", "")
+    if wanted:
+        chosen = next((a for a in areas if str(a.pk) == wanted), None)
+        if chosen is None:
+            messages.error(request, _("无法查看该区域的排行榜"))
+        else:
+            area = chosen
+    rows, mine = queries.leaderboard(area, period, now, viewer=user) if area is not None else ([], None)
+    for row in rows:
+        row["hours"] = hours_text(row["minutes"])
+    if mine:
+        mine["hours"] = hours_text(mine["minutes"])
+    return render(request, "points/leaderboard.html", {
+        "areas": areas, "area": area, "period": period, "rows": rows, "mine": mine,
+        "periods": [("year", _("本年")), ("month", _("本月")), ("all", _("全部"))],
+        "on_leaderboard": queries.leaderboard_shown(user),
+    })
+
+
+@login_required
+@require_POST
+def leaderboard_choice(request):
+    shown = request.POST.get("shown")
+    if shown not in ("1", "0"):
+        messages.error(request, _("请选择是否在排行榜上显示"))
+    else:
+        services.set_leaderboard_choice(actor=request.user, shown=shown == "1")
+        messages.success(request, _("已在排行榜上显示您的姓名") if shown == "1" else _("已不在排行榜上显示"))
+    target = request.POST.get("next")
+    return redirect("points:leaderboard" if target == "leaderboard" else "points:index")
+
+
+# ------------------------------------------------------------------------------------ certificate
+
+
+def _certificate_response(request, resident) -> HttpResponse:
+    from . import certificate
+
+    data, code = certificate.build(resident, actor=request.user)
+    response = HttpResponse(data, content_type="application/pdf")
+    name = f"certificate-{resident.pk}-{timezone.localdate():%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def certificate(request):
+    """志愿服务时长证明 of the signed-in resident."""
+    return _certificate_response(request, request.user)
+
+
+@login_required
+@require_GET
+def resident_certificate(request, pk: int):
+    """A manager downloads the certificate of a resident of their area; anyone else: 404."""
+    return _certificate_response(request, _get(queries.residents_of(request.user), pk))

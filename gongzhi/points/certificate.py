@@ -1,0 +1,100 @@
+"""志愿服务时长证明 as an A4 PDF (``gongzhi.core.pdf``, the STSong-Light CJK font): the resident's
+name, the total service hours (a record of honour: never spent, never expired), the confirmed
+activities (date, activity, community, hours), the issuing community, the date issued and a
+verification code.
+
+The code is an HMAC (the server's secret key) over what the certificate states — the resident, the
+total minutes, the awards listed and the date — so it can be recomputed (``verification_code``) and a
+changed copy does not match; each issue also leaves an audit row ``points.certificate`` with the code.
+
+    data, code = certificate.build(user, actor=request.user)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from gongzhi.core import audit, pdf
+
+from . import queries
+
+
+def _date(value) -> str:
+    return _("%(y)d年%(m)d月%(d)d日") % {"y": value.year, "m": value.month, "d": value.day}
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+
+
+def verification_code(user, total_minutes: int, award_ids, issued_on) -> str:
+    """12 hex digits in three groups; the same inputs always give the same code."""
+    content = f"{user.pk}|{total_minutes}|{','.join(str(i) for i in sorted(award_ids))}|{issued_on:%Y-%m-%d}"
+    digest = salted_hmac("gongzhi.points.certificate", content).hexdigest()[:12].upper()
+    return "-".join(digest[i:i + 4] for i in range(0, 12, 4))
+
+
+def issuing_community(entries):
+    """The community where the resident served most (by minutes); ``None`` without any service."""
+    minutes: Counter = Counter()
+    areas = {}
+    for entry in entries:
+        area = entry.transaction.area
+        if area is None:
+            continue
+        areas[area.pk] = area
+        minutes[area.pk] += entry.amount
+    if not minutes:
+        return None
+    return queries.community_of(areas[minutes.most_common(1)[0][0]])
+
+
+def build(user, *, actor, now=None) -> tuple[bytes, str]:
+    """The certificate in Chinese whatever the reader's language (an official paper)."""
+    with translation.override("zh-hans"):
+        return _build(user, actor=actor, now=now or timezone.now())
+
+
+def _build(user, *, actor, now) -> tuple[bytes, str]:
+    entries = queries.certified_awards(user)
+    total = queries.minutes_of(user)
+    issued_on = timezone.localtime(now).date()
+    code = verification_code(user, total, [e.transaction_id for e in entries], issued_on)
+    community = issuing_community(entries)
+    issuer = community.name if community is not None else _("共治平台")
+    name = user.display_name or user.get_username()
+
+    doc = pdf.Document(_("志愿服务时长证明"), subtitle=_("喜邻志愿服务"), author=issuer,
+                       generated_at=timezone.localtime(now))
+    doc.paragraph(_("兹证明 %(name)s 同志参加志愿服务活动，经组织方确认，累计志愿服务时长 %(hours)s 小时"
+                    "（%(minutes)s 分钟）。") % {"name": name, "hours": _hours(total), "minutes": total})
+    doc.spacer(2)
+    doc.table([
+        [_("姓名"), name],
+        [_("累计服务时长"), _("%(hours)s 小时") % {"hours": _hours(total)}],
+        [_("服务次数"), str(len(entries))],
+    ], widths=[0.3, 0.7], header_rows=0)
+    doc.heading(_("志愿服务记录"))
+    rows = [[_("日期"), _("活动"), _("社区"), _("时长（小时）")]]
+    for entry in entries:
+        signup = entry.transaction.signup
+        activity = signup.activity if signup is not None else None
+        when = timezone.localtime(activity.starts_at if activity else entry.transaction.created_at).date()
+        rows.append([f"{when:%Y-%m-%d}", activity.title if activity else (entry.transaction.note or "—"),
+                     str(activity.area if activity else entry.transaction.area or "—"),
+                     _hours(entry.amount)])
+    if not entries:
+        rows.append(["—", _("暂无经确认的志愿服务记录"), "—", "0"])
+    doc.table(rows, widths=[0.18, 0.46, 0.22, 0.14], align_right=[3])
+    doc.spacer(8)
+    doc.paragraph(_("出具单位：%(issuer)s") % {"issuer": issuer})
+    doc.paragraph(_("出具日期：%(date)s") % {"date": _date(issued_on)})
+    doc.paragraph(_("验证码：%(code)s") % {"code": code})
+    doc.paragraph(_("本证明所列时长均由活动组织方确认，服务时长长期有效。验证码可由出具单位核验。"), "small")
+    audit.record(actor, "points.certificate", user, after={"minutes": total, "awards": len(entries)},
+                 note=f"code={code}")
+    return doc.build(), code
