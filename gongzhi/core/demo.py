@@ -31,6 +31,7 @@ from gongzhi.core.scoping import jurisdiction
 from gongzhi.inspections.demo import reset_demo_joint_inspections
 from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import Department, Membership, Role, Staff, User
+from gongzhi.points.demo import reset_demo_points
 from gongzhi.premises.demo import reset_demo_premises
 from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
 
@@ -472,6 +473,7 @@ def reset_demo_city(*, stdout: TextIO | None = None) -> bool:
         reset_demo_safety()  # the police jurisdictions live beside the area tree
         reset_demo_joint_inspections(area_ids)  # stations, teams, visits, notices of the demo's communities
         reset_demo_premises()
+        reset_demo_points(area_ids)
         Membership.objects.filter(Q(user__in=users) | Q(area__in=area_ids)).delete()
         Staff.objects.filter(Q(user__in=users) | Q(department__in=departments)).delete()
         _say(stdout, f"删除部门 / deleting departments: {departments.count()}")

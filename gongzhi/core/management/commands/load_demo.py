@@ -62,6 +62,9 @@ class Command(BaseCommand):
         from gongzhi.inspections.demo import build_demo_joint_inspections
 
         build_demo_joint_inspections(stdout=self.stdout)  # station, team, past visits (docs/inspections.md)
+        from gongzhi.points.demo import build_demo_points
+
+        build_demo_points(stdout=self.stdout)  # 喜邻: activities, a partner merchant (docs/points.md)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:
