@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core import audit
-from gongzhi.core.adminaudit import AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedInlinesMixin, AuditedModelAdmin
 
 from . import directory
 from .models import Case, CaseEvent, Category, DirectoryVersion, RoutingRule, TimeLimit
@@ -54,24 +52,6 @@ class DirectoryVersionAdmin(AuditedModelAdmin):
         self.message_user(request, result.summary(), messages.SUCCESS)
         for warning in result.warnings:
             self.message_user(request, warning, messages.WARNING)
-
-
-class AuditedInlinesMixin:
-    """Audit rows for the changes made in inlines too (AuditedModelAdmin covers the parent only)."""
-
-    def save_formset(self, request, form, formset, change):
-        with transaction.atomic():
-            instances = formset.save(commit=False)
-            for obj in formset.deleted_objects:
-                audit.record(request.user, f"{obj._meta.model_name}.delete", obj, before=audit.snapshot(obj),
-                             note="admin")
-                obj.delete()
-            for obj in instances:
-                before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if obj.pk else None
-                obj.save()
-                audit.record(request.user, f"{obj._meta.model_name}.{'update' if before else 'create'}", obj,
-                             before=before, after=audit.snapshot(obj), note="admin")
-            formset.save_m2m()
 
 
 class TimeLimitInline(admin.TabularInline):

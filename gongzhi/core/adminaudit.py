@@ -36,3 +36,21 @@ class AuditedModelAdmin(admin.ModelAdmin):
             for obj in queryset:
                 self.audit(request, obj, "delete", before=audit.snapshot(obj))
             super().delete_queryset(request, queryset)
+
+
+class AuditedInlinesMixin:
+    """Audit rows for the changes made in inlines too (AuditedModelAdmin covers the parent only)."""
+
+    def save_formset(self, request, form, formset, change):
+        with transaction.atomic():
+            instances = formset.save(commit=False)
+            for obj in formset.deleted_objects:
+                audit.record(request.user, f"{obj._meta.model_name}.delete", obj, before=audit.snapshot(obj),
+                             note="admin")
+                obj.delete()
+            for obj in instances:
+                before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if obj.pk else None
+                obj.save()
+                audit.record(request.user, f"{obj._meta.model_name}.{'update' if before else 'create'}", obj,
+                             before=before, after=audit.snapshot(obj), note="admin")
+            formset.save_m2m()

@@ -1,7 +1,9 @@
-"""Admin: reference data (merchants, staff, offers) is editable; the ledger and every row whose
+"""Admin: reference data (merchants, staff, offers) is editable, each change audited; the ledger and every row whose
 state the services move (signups, good deeds, vouchers, batches) are read-only here."""
 
 from django.contrib import admin
+
+from gongzhi.core.adminaudit import AuditedInlinesMixin, AuditedModelAdmin
 
 from .models import (
     Account,
@@ -37,7 +39,7 @@ class StaffInline(admin.TabularInline):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(AuditedInlinesMixin, AuditedModelAdmin):
     list_display = ["name", "area", "phone", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "address"]
@@ -45,7 +47,7 @@ class MerchantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(AuditedModelAdmin):
     list_display = ["title", "merchant", "price", "stock", "per_person_limit", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["title", "merchant__name"]

@@ -8,8 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.cases.admin import AuditedInlinesMixin
-from gongzhi.core.adminaudit import AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedInlinesMixin, AuditedModelAdmin
 
 from . import services
 from .models import CategoryThreshold, RouterModel, RouterSettings, Suggestion
