@@ -62,6 +62,19 @@ def new_page(chromium, *, viewport: dict = PHONE, geolocation: dict | None = Non
     return page
 
 
+def logged_in_page(chromium, username: str, *, viewport: dict = PHONE, geolocation: dict | None = None):
+    """``new_page`` for one person, logged in through the login page (the test password)."""
+    from gongzhi.conftest import PASSWORD
+
+    page = new_page(chromium, viewport=viewport, geolocation=geolocation)
+    page.goto(chromium.base + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(chromium.base + "/")
+    return page
+
+
 @contextmanager
 def phone_page(live_server, monkeypatch) -> Iterator:
     """One page on a phone-sized screen, for tests that need a single person."""

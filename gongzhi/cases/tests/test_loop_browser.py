@@ -19,7 +19,6 @@ from PIL import Image
 
 from gongzhi import browser_testing
 from gongzhi.browser_testing import DESKTOP, PHONE, browser_marks
-from gongzhi.conftest import PASSWORD
 
 pytestmark = browser_marks
 SHOTS = os.environ.get("GONGZHI_SCREENSHOTS", "")
@@ -52,13 +51,7 @@ def browser(live_server, reported, monkeypatch):
 
 def open_as(browser, username: str, *, viewport: dict = PHONE, geolocation: dict | None = None):
     """A fresh browser context (its own cookies) for one person, logged in."""
-    page = browser_testing.new_page(browser, viewport=viewport, geolocation=geolocation)
-    page.goto(browser.base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(browser.base + "/")
-    return page
+    return browser_testing.logged_in_page(browser, username, viewport=viewport, geolocation=geolocation)
 
 
 def shot(browser, page, name: str, username: str) -> None:

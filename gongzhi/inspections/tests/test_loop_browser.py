@@ -18,7 +18,6 @@ from pypdf import PdfReader
 
 from gongzhi import browser_testing
 from gongzhi.browser_testing import PHONE, browser_marks
-from gongzhi.conftest import PASSWORD
 
 pytestmark = browser_marks
 SHOTS = os.environ.get("GONGZHI_SCREENSHOTS", "/tmp/shots")
@@ -79,13 +78,7 @@ def browser(live_server, planned, monkeypatch):
 
 
 def open_as(browser, username: str):
-    page = browser_testing.new_page(browser, viewport=PHONE)
-    page.goto(browser.base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(browser.base + "/")
-    return page
+    return browser_testing.logged_in_page(browser, username)
 
 
 def sign(page) -> None:

@@ -53,13 +53,7 @@ def browser(live_server, scene, monkeypatch):
 
 
 def open_as(browser, username: str):
-    page = browser_testing.new_page(browser, viewport=PHONE)
-    page.goto(browser.base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(browser.base + "/")
-    return page
+    return browser_testing.logged_in_page(browser, username)
 
 
 def success(page) -> str:
