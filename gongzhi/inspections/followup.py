@@ -241,8 +241,31 @@ def _escalate_locked(actor, hazard: Hazard, note: str, now, keep: int | None = N
                                note=text[:2000])
     audit.record(actor, "inspection.hazard.transfer" if step.transfers else "inspection.hazard.escalate", hazard,
                  before=before, after={**audit.snapshot(hazard, fields), "step": step.code}, note=note[:500])
+    _tell_department(hazard, step)
     if step.transfers:
         _cancel_settled(actor, hazard, keep)
+
+
+def _tell_department(hazard: Hazard, step: EscalationStep) -> None:
+    """An inbox message (消息) for every active staff member of the hazard's department: it climbed a
+    rung, with its new deadline — in the same transaction as the change."""
+    from django.urls import reverse
+
+    from gongzhi.notifications.models import Notification
+
+    premises = hazard.premises
+    if step.transfers:
+        body = _("%(premises)s · %(item)s：已移交执法") % {"premises": premises.name, "item": hazard.item_label}
+    else:
+        body = _("%(premises)s · %(item)s：新的整改期限 %(deadline)s") % {
+            "premises": premises.name, "item": hazard.item_label,
+            "deadline": timezone.localtime(hazard.deadline).strftime("%Y-%m-%d %H:%M")}
+    title = (_("隐患升级：%(step)s") % {"step": step.name})[:200]
+    url = reverse("inspections:hazard", args=[hazard.pk])
+    users = Staff.objects.filter(department_id=hazard.department_id, user__is_active=True).values_list(
+        "user_id", flat=True).distinct()
+    Notification.objects.bulk_create([Notification(user_id=u, kind="inspection_escalated", title=title,
+                                                   body=body[:2000], url=url) for u in users])
 
 
 def _cancel_settled(actor, hazard: Hazard, keep: int | None) -> None:

@@ -153,6 +153,21 @@ def test_each_rung_of_the_default_ladder_then_transfer(world, scene):
     assert Hazard.objects.get(pk=hazard.pk).deadline == calendar.add_working_days(rung4.at, listed.rectification_days)
 
 
+def test_the_department_is_told_in_its_inbox_when_a_hazard_climbs(world, scene, client):
+    from gongzhi.notifications.models import Notification
+
+    v = visit(scene, world)
+    hazard = v.hazards.get(item_name="exits")  # 东派出所's: world.handler is its staff
+    followup.escalate(actor=world.dispatcher, hazard=hazard)
+    note = Notification.objects.get(user=world.handler)
+    assert note.title == "隐患升级：提醒" and note.kind == "inspection_escalated" and note.case_id is None
+    assert "疏散通道畅通" in note.body and note.url == f"/inspections/hazards/{hazard.pk}/"
+    assert not Notification.objects.filter(user=scene.market_officer).exists()  # not their department's
+    client.force_login(world.handler)
+    inbox = client.get("/inbox/").content.decode()
+    assert "隐患升级：提醒" in inbox and "查看案件" not in inbox
+
+
 def test_a_custom_ladder_with_gaps_and_past_the_last_rung(world, scene):
     EscalationStep.objects.all().delete()
     EscalationStep.objects.create(level=10, code="warn", name="警示", rectification_days=2)
