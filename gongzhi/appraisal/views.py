@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import get_visible_or_404
 from gongzhi.orgs.models import User
 
@@ -38,14 +39,6 @@ def index(request):
     })
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, _errors(exc))
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_project(request):
@@ -62,7 +55,7 @@ def new_project(request):
         except PermissionDenied:
             raise
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("项目已创建，邀请评议人后即可开始评分"))
             return redirect("appraisal:project", pk=created.pk)
@@ -85,7 +78,7 @@ def new_selection(request):
         except PermissionDenied:
             raise
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("评选已创建，现在可以推荐"))
             return redirect("appraisal:selection", pk=created.pk)

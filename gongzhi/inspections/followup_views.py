@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core.errors import Conflict
+from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs.models import Department
 
@@ -35,12 +36,6 @@ def _int(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number <= 2**62 else None
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, msgs in getattr(exc, "message_dict", {None: exc.messages}).items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, msg)
 
 
 def _check_pages(user) -> None:
@@ -247,7 +242,7 @@ def visit_finding(request, pk: int):
                 category=data["category"], lon=data["lon"], lat=data["lat"],
                 photos=[data["photo"]] if data.get("photo") else [])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已上报为案件 %(number)s") % {"number": case.number})
             return redirect("inspections:visit_finding", pk=visit.pk)
@@ -345,7 +340,7 @@ def meeting_new(request):
             item = meetings.create_meeting(actor=request.user, station=data["station"], title=data["title"],
                                            scheduled_at=data["scheduled_at"], place=data["place"])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已创建会议，议程含 %(n)s 项升级隐患") % {"n": item.items.count()})
             return redirect("inspections:meeting", pk=item.pk)
@@ -385,10 +380,10 @@ def _meeting_post(request, pk: int, form_class, key: str, act):
         try:
             message = act(item, form.cleaned_data)
         except Conflict as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
             status = 409
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         except PermissionDenied as exc:  # e.g. the station left the jurisdiction since the page was opened
             form.add_error(None, str(exc))
             status = 403

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.premises.models import RiskLevel
 
@@ -42,16 +43,6 @@ def visit_url(target: PlanTarget) -> str:
 def _check_pages(user) -> None:
     if not plans.may_use_pages(user):
         raise PermissionDenied(_("联合检查页面仅供工作人员和检查小组成员使用"))
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "message_dict"):
-        for field, msgs in exc.message_dict.items():
-            for msg in msgs:
-                form.add_error(field if field in form.fields else None, msg)
-    else:
-        for msg in exc.messages:
-            form.add_error(None, msg)
 
 
 def _week_param(value: str | None) -> datetime.date:
@@ -135,7 +126,7 @@ def plan_create(request):
         try:
             plan = plans.create_plan(actor=request.user, **data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已创建检查计划“%(name)s”") % {"name": plan.name})
             return redirect("inspections:plan_detail", pk=plan.pk)
@@ -168,7 +159,7 @@ def plan_edit(request, pk: int):
             if changes:
                 plans.update_plan(plan, actor=request.user, **changes)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已保存"))
             return redirect("inspections:plan_detail", pk=plan.pk)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.areas.models import Area
+from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import MAX_ID, jurisdiction
 
 from . import plans, services
@@ -30,17 +31,6 @@ from .station_forms import ActiveForm, MemberForm, StationForm, TeamForm, servin
 def _check_pages(user) -> None:
     if not plans.may_use_pages(user):
         raise PermissionDenied(_("联合检查页面仅供工作人员和检查小组成员使用"))
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    """The service's messages at their fields (others at the top of the form)."""
-    if hasattr(exc, "message_dict"):
-        for field, msgs in exc.message_dict.items():
-            for msg in msgs:
-                form.add_error(field if field in form.fields else None, msg)
-    else:
-        for msg in exc.messages:
-            form.add_error(None, msg)
 
 
 def _pk(pk: int) -> int:
@@ -105,7 +95,7 @@ def station_list(request):
                 station = services.create_station(actor=request.user, area=form.cleaned_data["area"],
                                                   name=form.cleaned_data["name"])
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("已建立“%(name)s”") % {"name": station.name})
                 return redirect("inspections:station_detail", pk=station.pk)
@@ -155,7 +145,7 @@ def team_create(request, pk: int):
             team = services.create_team(actor=request.user, station=station, name=form.cleaned_data["name"],
                                         members=form.members())
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已建立检查小组“%(name)s”") % {"name": team.name})
             return redirect("inspections:station_detail", pk=station.pk)
@@ -174,7 +164,7 @@ def member_add(request, pk: int):
             services.add_member(actor=request.user, team=team, user=form.cleaned_data["user"],
                                 department=form.cleaned_data["department"])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已将 %(user)s 加入“%(team)s”") % {
                 "user": form.cleaned_data["user"], "team": team.name})

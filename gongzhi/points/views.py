@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import MAX_ID
 
 from . import queries, services
@@ -57,16 +58,6 @@ def _get(queryset, pk):
 def _explain(request, exc: ValidationError) -> None:
     """A refused service call as one clear message (nothing was stored)."""
     messages.error(request, "；".join(str(m) for m in exc.messages))
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "message_dict"):
-        for field, msgs in exc.message_dict.items():
-            for msg in msgs:
-                form.add_error(field if field in form.fields else None, msg)
-    else:
-        for msg in exc.messages:
-            form.add_error(None, msg)
 
 
 def _first_error(form) -> str:
@@ -154,7 +145,7 @@ def activity_create(request):
         try:
             activity = services.create_activity(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已发布志愿活动“%(title)s”") % {"title": activity.title})
             return redirect("points:activity", pk=activity.pk)
@@ -279,7 +270,7 @@ def deed_report(request):
             services.report_good_deed(actor=request.user, resident=data["person"], area=data["area"],
                                       description=data["description"], occurred_on=data["occurred_on"])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已报告，社区审核通过后当事人将获得积分"))
             return redirect("points:deed_report")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gongzhi.areas import queries as area_queries
 from gongzhi.areas.io import ImportFileError
+from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import MAX_ID
 from gongzhi.inspections.visit_queries import premises_history
 
@@ -46,16 +47,6 @@ def _filters(request) -> queries.Filters:
     return queries.Filters(q=g.get("q", "")[:100], type=g.get("type", "")[:32],
                            risk=risk if risk in RiskLevel.values else "", area=_int(g.get("area")) or None,
                            expiring=expiring, unlocated=g.get("unlocated") == "1")
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "message_dict"):
-        for field, msgs in exc.message_dict.items():
-            for msg in msgs:
-                form.add_error(field if field in form.fields else None, msg)
-    else:
-        for msg in exc.messages:
-            form.add_error(None, msg)
 
 
 @login_required
@@ -121,7 +112,7 @@ def create(request):
         try:
             premises = services.create_premises(actor=request.user, name=name, type=kind, **data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已登记场所“%(name)s”") % {"name": premises.name})
             return redirect("premises:detail", pk=premises.pk)
@@ -141,7 +132,7 @@ def edit(request, pk: int):
         try:
             services.update_premises(premises, actor=request.user, **changes)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("已保存"))
             return redirect("premises:detail", pk=premises.pk)
