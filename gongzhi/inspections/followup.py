@@ -246,6 +246,45 @@ def _escalate_locked(actor, hazard: Hazard, note: str, now, keep: int | None = N
         _cancel_settled(actor, hazard, keep)
 
 
+def remind_due(now: datetime.datetime | None = None, limit: int = 200) -> int:
+    """The worker: each re-inspection that has fallen due is announced once — a message (消息) to the
+    visiting team's members and the notice's department staff, linking to the re-inspection form.
+    Claimed with a conditional UPDATE, so two workers never send it twice. Returns how many."""
+    from django.urls import reverse
+
+    from gongzhi.notifications.models import Notification
+
+    now = now or timezone.now()
+    due = list(Reinspection.objects.filter(status=Reinspection.Status.DUE, due_at__lte=now, reminded_at__isnull=True)
+               .order_by("due_at", "pk").values_list("pk", flat=True)[:limit])
+    told = 0
+    for pk in due:
+        with transaction.atomic():
+            if Reinspection.objects.filter(pk=pk, status=Reinspection.Status.DUE,
+                                           reminded_at__isnull=True).update(reminded_at=now) != 1:
+                continue  # another worker took it, or it was done meanwhile
+            due_one = Reinspection.objects.select_related("notice__visit__premises").get(pk=pk)
+            notice = due_one.notice
+            users = set(Staff.objects.filter(department_id=notice.department_id, user__is_active=True)
+                        .values_list("user_id", flat=True))
+            users |= set(TeamMember.objects.filter(team_id=notice.visit.team_id, user__is_active=True)
+                         .values_list("user_id", flat=True))
+            title = (_("待复查：%(premises)s") % {"premises": notice.visit.premises.name})[:200]
+            body = _("%(number)s 的整改期限已到（%(deadline)s），请回头看复查") % {
+                "number": notice.number, "deadline": timezone.localtime(due_one.due_at).strftime("%Y-%m-%d %H:%M")}
+            url = reverse("inspections:reinspection", args=[pk])
+            Notification.objects.bulk_create([Notification(user_id=u, kind="inspection_reinspection_due", title=title,
+                                                           body=body, url=url) for u in sorted(users)])
+            told += 1
+    return told
+
+
+def reminder_job(now: datetime.datetime | None = None) -> str | None:
+    """For the worker's loop (``gongzhi worker``): ``remind_due``'s one-line summary, or None."""
+    told = remind_due(now)
+    return f"inspections: {told} re-inspections announced" if told else None
+
+
 def _tell_department(hazard: Hazard, step: EscalationStep) -> None:
     """An inbox message (消息) for every active staff member of the hazard's department: it climbed a
     rung, with its new deadline — in the same transaction as the change."""

@@ -266,6 +266,8 @@ class Reinspection(models.Model):
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("复查人"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     note = models.TextField(_("复查说明"), blank=True)
+    #: When the team and the department were told it is due (the worker's reminder; once).
+    reminded_at = models.DateTimeField(_("提醒时间"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("复查")

@@ -168,6 +168,26 @@ def test_the_department_is_told_in_its_inbox_when_a_hazard_climbs(world, scene, 
     assert "隐患升级：提醒" in inbox and "查看案件" not in inbox
 
 
+def test_a_due_re_inspection_is_announced_once_to_the_team_and_the_department(world, scene):
+    from gongzhi.notifications.models import Notification
+
+    v = visit(scene, world)
+    police = police_round(v)
+    market_due = Reinspection.objects.get(notice__visit=v, notice__department=scene.market).due_at
+    first = min(police.due_at, market_due)
+    assert followup.remind_due(now=first - datetime.timedelta(minutes=1)) == 0  # not yet due
+    told = followup.remind_due(now=max(police.due_at, market_due))
+    assert told == 2  # the police notice and the market notice
+    # the team (handler, market officer) and each notice's department staff; one message per notice
+    police_messages = Notification.objects.filter(kind="inspection_reinspection_due",
+                                                  url=f"/inspections/reinspections/{police.pk}/")
+    assert {n.user_id for n in police_messages} == {world.handler.pk, scene.market_officer.pk,
+                                                    scene.second_officer.pk}
+    assert police_messages.first().title == "待复查：凤凰便民超市"
+    assert followup.remind_due(now=market_due + datetime.timedelta(days=1)) == 0  # never twice
+    assert followup.reminder_job() is None
+
+
 def test_a_custom_ladder_with_gaps_and_past_the_last_rung(world, scene):
     EscalationStep.objects.all().delete()
     EscalationStep.objects.create(level=10, code="warn", name="警示", rectification_days=2)

@@ -36,7 +36,8 @@ RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
 
 def periodic_jobs(stop: threading.Event) -> list:
     """What the sweeper thread runs on each pass: deadlines, webhook retries, the audit chain, the
-    router's retraining schedule, the indicators' recount, the points' expiry."""
+    router's retraining schedule, the indicators' recount, the points' expiry, the re-inspection
+    reminders."""
     from gongzhi.core import audit
     from gongzhi.notifications.services import deliver_due_webhooks
 
@@ -74,7 +75,14 @@ def periodic_jobs(stop: threading.Event) -> list:
 
         return expire_job()
 
-    return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount, points_expiry]
+    def inspection_reminders():
+        # Joint inspections: a message when a re-inspection (回头看) falls due (docs/inspections.md).
+        from gongzhi.inspections.followup import reminder_job
+
+        return reminder_job()
+
+    return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount, points_expiry,
+            inspection_reminders]
 
 
 def outbox_job():
