@@ -57,7 +57,7 @@ def build_demo_joint_inspections(*, stdout: TextIO | None = None) -> int:
     departments = {d.code: d for d in Department.objects.filter(code__in=[m[1] for m in MEMBERS])}
     if len(users) < len(MEMBERS) or len(departments) < len(MEMBERS):
         return 0
-    now = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    now = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)  # 10:00 local
     recorded = 0
     with transaction.atomic():
         station = services.create_station(actor=None, area=community)

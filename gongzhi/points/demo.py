@@ -35,7 +35,7 @@ def build_demo_points(*, stdout: TextIO | None = None) -> int:
     organiser = User.objects.filter(username=ORGANISER).first()
     if community is None or resident is None or organiser is None or Merchant.objects.filter(name=MERCHANT).exists():
         return 0
-    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    now = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0)  # 9:00 local
     last_week = now - datetime.timedelta(days=7)
     with transaction.atomic():
         past = services.create_activity(
