@@ -57,6 +57,11 @@ OBJECTS = {
     "notification": "a message in the dispatcher's inbox",
     "token": "an API token of the dispatcher",
     "device": "a device source with a webhook secret",
+    "visit": "a joint-inspection visit of a shop in grid 东一网格 by a team of 东一社区's station (the handler "
+             "and a market officer); two items failed",
+    "notice": "the visit's rectification notice of 东派出所 (the handler's department)",
+    "hazard": "the visit's 东派出所 hazard (疏散通道)",
+    "reinspection": "the first re-inspection of that notice (due)",
 }
 
 

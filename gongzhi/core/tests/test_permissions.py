@@ -105,6 +105,11 @@ def build_objects(world) -> dict[str, str]:
     photo = photos.save_photo(reported, _jpeg(), stage=CasePhoto.Stage.REPORT, actor=world.resident)
     notification = Notification.objects.create(user=world.dispatcher, kind="test", title="新案件")
     token, _raw = org_services.create_api_token(actor=world.dispatcher, user=world.dispatcher, name="脚本")
+    from gongzhi.inspections.models import Reinspection
+    from gongzhi.inspections.tests.fuzz_objects import visit_in_street_a
+
+    visit = visit_in_street_a(world)
+    notice = visit.notices.get(department=world.police_a)
     return {
         "case_reported": reported.number,
         "case_filed": filed("井盖缺失").number,
@@ -123,6 +128,10 @@ def build_objects(world) -> dict[str, str]:
         "device": "camera",
         "category": category.code,
         "category_id": str(category.pk),
+        "visit": str(visit.pk),
+        "notice": str(notice.pk),
+        "hazard": str(notice.hazards.order_by("pk").first().pk),
+        "reinspection": str(Reinspection.objects.get(notice=notice, round=1).pk),
     }
 
 
