@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "gongzhi.inspections",
     "gongzhi.screen",
     "gongzhi.points",
+    "gongzhi.deliberation",
 ]
 # Volunteer points (docs/points.md): points expire by earning batch after this many days.
 POINTS_VALIDITY_DAYS = envint("POINTS_VALIDITY_DAYS", 730)

@@ -1,0 +1,3 @@
+"""Routes of the project pages (joined into deliberation/urls.py; one namespace, `deliberation:`)."""
+
+urlpatterns: list = []

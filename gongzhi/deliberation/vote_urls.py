@@ -1,0 +1,3 @@
+"""Routes of the vote pages (joined into deliberation/urls.py; one namespace, `deliberation:`)."""
+
+urlpatterns: list = []
