@@ -280,7 +280,9 @@ class Vote(models.Model):
 
 class PaperEntry(models.Model):
     """A paper or door-to-door ballot as typed in by one member of staff. Two entries by two
-    different people that agree record the ballot; entries that disagree are flagged."""
+    different people that agree record the ballot; entries that disagree are flagged. In a secret
+    decision a paper ballot names no elector: the two entries pair by the ballot's serial number, and
+    who took a ballot is recorded apart (``Participation``, from the sign-in sheet)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待复核录入")
@@ -290,7 +292,8 @@ class PaperEntry(models.Model):
 
     decision = models.ForeignKey(Decision, verbose_name=_("表决"), on_delete=models.CASCADE,
                                  related_name="paper_entries")
-    elector = models.ForeignKey(Elector, verbose_name=_("选民"), on_delete=models.CASCADE, related_name="+")
+    elector = models.ForeignKey(Elector, verbose_name=_("选民"), null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="+", help_text=_("无记名表决的选票不记选民，按选票编号对应两次录入"))
     channel = models.CharField(_("方式"), max_length=10, choices=Participation.Channel.choices,
                                default=Participation.Channel.PAPER)
     serial = models.CharField(_("选票编号"), max_length=40, blank=True)
@@ -304,8 +307,12 @@ class PaperEntry(models.Model):
         verbose_name = _("书面选票录入")
         verbose_name_plural = _("书面选票录入")
         ordering = ["decision", "elector", "at"]
-        constraints = [models.UniqueConstraint(fields=["decision", "elector", "entered_by"],
-                                               name="deliberation_paper_once_per_clerk")]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "elector", "entered_by"], name="deliberation_paper_once_per_clerk",
+                                    condition=models.Q(elector__isnull=False)),
+            models.UniqueConstraint(fields=["decision", "serial", "entered_by"], name="deliberation_paper_serial_once",
+                                    condition=~models.Q(serial="")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.decision_id}:{self.elector_id}:{self.entered_by_id}"
