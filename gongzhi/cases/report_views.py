@@ -47,7 +47,8 @@ GRID_ROLES = frozenset({"grid_worker", "grid_head", "informant", "grid_member", 
 CATEGORY_LIMIT = 20
 #: Static files the service worker keeps for offline use (besides the page itself).
 OFFLINE_ASSETS = ("gongzhi/app.css", "gongzhi/report.css", "gongzhi/app.js", "gongzhi/report.js",
-                  "gongzhi/favicon.svg", "vendor/leaflet/leaflet.css", "vendor/leaflet/leaflet.js",
+                  "gongzhi/report-queue.js", "gongzhi/report-extra.js", "gongzhi/report-map.js",
+                  "gongzhi/report-nearby.js", "gongzhi/favicon.svg", "vendor/leaflet/leaflet.css", "vendor/leaflet/leaflet.js",
                   "vendor/htmx/htmx.min.js")
 
 

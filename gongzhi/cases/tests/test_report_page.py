@@ -243,5 +243,7 @@ def test_the_service_worker_and_the_offline_page(client, world):
     body = response.content.decode()
     assert body.startswith("self.GONGZHI_SW = ") and '"shell": "/report/"' in body
     assert "/static/gongzhi/report.js" in body and 'addEventListener("sync"' in body
+    for part in ("report-queue", "report-extra", "report-map", "report-nearby"):  # report.js's parts
+        assert f"/static/gongzhi/{part}.js" in body
     offline = client.get("/report/offline/")
     assert offline.status_code == 200 and "当前没有网络" in offline.content.decode()

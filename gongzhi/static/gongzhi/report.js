@@ -2,26 +2,22 @@
 // GPS corrected on a Leaflet map, category suggestions (htmx), and an offline queue in IndexedDB
 // sent when the network returns (Background Sync in the service worker, and here on `online` and
 // on every page load). Each submission carries an idempotency key made in the browser, so a double
-// tap or a retry never makes a second case. Loaded as a file: the CSP forbids inline script.
-(function () {
+// tap or a retry never makes a second case. Loaded as files (the CSP forbids inline script), this
+// one last: report-queue.js (the offline queue), report-extra.js (category and extra fields),
+// report-map.js (GPS and pin) and report-nearby.js (similar open cases) put their functions on
+// window.gongzhiReport (R), where this file puts the shared state (R.form, R.userId, R.postUrl) and
+// helpers (R.t, R.el, R.showStatus …), then starts the page.
+(function (R) {
   "use strict";
 
-  var DB_NAME = "gongzhi-report";
-  var DB_VERSION = 1;
-  var QUEUE = "queue";
-  var META = "meta";
-  var SYNC_TAG = "gongzhi-report-queue";
   var DRAFT_PREFIX = "gongzhi:report:draft:";
   var USED_KEYS = "gongzhi:report:used-keys";
   var DRAFT_FIELDS = ["title", "description", "address", "category", "category_q", "lon", "lat"];
-  var SENT_KEEP_MS = 3 * 24 * 3600 * 1000; // sent items stay listed for three days
 
   var strings = {};
-  var form = null;
-  var userId = "";
-  var postUrl = "/report/";
-  var flushing = false;
-  var retryTimer = null;
+  var form = null; // the report form (also R.form), on the report page only
+  R.userId = "";
+  R.postUrl = "/report/";
 
   function t(key, params) {
     var text = strings[key] || key;
@@ -34,6 +30,13 @@
   }
 
   function $(id) { return document.getElementById(id); }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -60,264 +63,9 @@
     el.dataset.queue = "";
   }
 
-  // --- IndexedDB: the queue of submissions and the session (user, CSRF token) for the worker ---
-
-  function openDb() {
-    return new Promise(function (resolve, reject) {
-      if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
-      var req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = function () {
-        var db = req.result;
-        if (!db.objectStoreNames.contains(QUEUE)) db.createObjectStore(QUEUE, { keyPath: "key" });
-        if (!db.objectStoreNames.contains(META)) db.createObjectStore(META, { keyPath: "id" });
-      };
-      req.onsuccess = function () { resolve(req.result); };
-      req.onerror = function () { reject(req.error); };
-    });
-  }
-
-  function withStore(name, mode, work) {
-    return openDb().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var tx = db.transaction(name, mode);
-        var result;
-        var req = work(tx.objectStore(name));
-        if (req) req.onsuccess = function () { result = req.result; };
-        tx.oncomplete = function () { db.close(); resolve(result); };
-        tx.onerror = tx.onabort = function () { db.close(); reject(tx.error); };
-      });
-    });
-  }
-
-  var idb = {
-    all: function () { return withStore(QUEUE, "readonly", function (s) { return s.getAll(); }); },
-    get: function (key) { return withStore(QUEUE, "readonly", function (s) { return s.get(key); }); },
-    put: function (item) { return withStore(QUEUE, "readwrite", function (s) { return s.put(item); }); },
-    remove: function (key) { return withStore(QUEUE, "readwrite", function (s) { return s.delete(key); }); },
-    meta: function () { return withStore(META, "readonly", function (s) { return s.get("session"); }); },
-    setMeta: function (value) {
-      value.id = "session";
-      return withStore(META, "readwrite", function (s) { return s.put(value); });
-    }
-  };
-
-  function rememberSession() {
-    if (!userId) return Promise.resolve();
-    return idb.setMeta({ user: userId, csrf: csrfToken(), post: postUrl }).catch(function () {});
-  }
-
-  // --- sending one submission (the same rules as the service worker's) ---
-
-  function formDataOf(item) {
-    var data = new FormData();
-    Object.keys(item.fields).forEach(function (name) { data.append(name, item.fields[name]); });
-    (item.photos || []).forEach(function (p) { data.append("photos", p.blob, p.name); });
-    return data;
-  }
-
-  // → {kind: "sent"|"invalid"|"login"|"retry", body, status}
-  function send(body) {
-    return fetch(postUrl, {
-      method: "POST", body: body, credentials: "same-origin", redirect: "manual",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() }
-    }).then(function (response) {
-      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0
-        ? response.json().catch(function () { return null; }) : Promise.resolve(null);
-      return json.then(function (payload) {
-        var s = response.status;
-        if ((s === 200 || s === 201) && payload && payload.number) return { kind: "sent", body: payload, status: s };
-        if (s === 400 && payload && payload.error) return { kind: "invalid", body: payload, status: s };
-        if (s === 401 || s === 403 || response.type === "opaqueredirect") return { kind: "login", status: s };
-        if (s === 400 || s === 413) return { kind: "invalid", body: null, status: s };
-        return { kind: "retry", status: s };
-      });
-    }, function () { return { kind: "retry", status: 0 }; }); // network error: offline
-  }
-
-  // --- the queue ---
-
-  function registerSync() {
-    if (!("serviceWorker" in navigator)) return;
-    navigator.serviceWorker.ready.then(function (reg) {
-      if (reg.sync && reg.sync.register) return reg.sync.register(SYNC_TAG);
-    }).catch(function () {});
-  }
-
-  function queueItem(item, note) {
-    item.status = "queued";
-    item.message = note || "";
-    return rememberSession().then(function () { return idb.put(item); }).then(function () {
-      registerSync();
-      scheduleRetry();
-      return renderQueue();
-    });
-  }
-
-  function flushQueue() {
-    if (flushing || !userId || navigator.onLine === false) return Promise.resolve();
-    flushing = true;
-    var numbers = [];
-    return idb.all().then(function (items) {
-      var pending = items.filter(function (i) { return i.user === userId && i.status === "queued"; });
-      pending.sort(function (a, b) { return a.createdAt - b.createdAt; });
-      // One after another: a flaky network gets one request at a time.
-      return pending.reduce(function (chain, item) {
-        return chain.then(function () { return sendQueued(item); }).then(function (done) {
-          if (done && done.status === "sent") numbers.push(done.number);
-        });
-      }, Promise.resolve());
-    }).catch(function () {}).then(function () {
-      flushing = false;
-      if (numbers.length) showStatus(t("sent") + "：" + t("caseNumber") + " " + numbers.join("、"));
-      return renderQueue();
-    });
-  }
-
-  function sendQueued(item) {
-    markSending(item.key);
-    return send(formDataOf(item)).then(function (result) {
-      return idb.get(item.key).then(function (current) {
-        if (!current || current.status === "sent") return; // the worker got there first
-        current.attempts = (current.attempts || 0) + 1;
-        current.lastTriedAt = Date.now();
-        if (result.kind === "sent") {
-          current.status = "sent";
-          current.number = result.body.number;
-          current.url = result.body.url;
-          current.photos = []; // the server has them now
-          current.sentAt = Date.now();
-          current.message = "";
-        } else if (result.kind === "invalid") {
-          current.status = "failed";
-          current.message = errorText(result.body);
-          current.errors = result.body && result.body.error ? result.body.error.fields : {};
-        } else {
-          current.message = result.kind === "login" ? t("queuedLogin") : "";
-        }
-        return idb.put(current).then(function () { return current; });
-      });
-    });
-  }
-
-  function errorText(payload) {
-    if (!payload || !payload.error) return t("failed");
-    var fields = payload.error.fields || {};
-    var parts = [];
-    Object.keys(fields).forEach(function (name) { parts = parts.concat(fields[name]); });
-    return parts.length ? parts.join(" ") : payload.error.message;
-  }
-
-  function markSending(key) {
-    var li = document.querySelector('#report-queue-list li[data-key="' + key + '"] .q-state');
-    if (li) li.textContent = t("queueSending");
-  }
-
-  function scheduleRetry() {
-    if (retryTimer) return;
-    retryTimer = window.setInterval(function () {
-      idb.all().then(function (items) {
-        var waiting = items.some(function (i) { return i.user === userId && i.status === "queued"; });
-        if (!waiting) { window.clearInterval(retryTimer); retryTimer = null; return; }
-        flushQueue();
-      }).catch(function () {});
-    }, 30000);
-  }
-
-  function formatTime(ms) {
-    var d = new Date(ms);
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" +
-      two(d.getMinutes());
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function renderQueue() {
-    var section = $("report-queue");
-    var list = $("report-queue-list");
-    if (!section || !list) return Promise.resolve();
-    return idb.all().then(function (items) {
-      var now = Date.now();
-      var mine = items.filter(function (i) { return i.user === userId; });
-      // Forget sent items after a few days.
-      mine.filter(function (i) { return i.status === "sent" && now - (i.sentAt || 0) > SENT_KEEP_MS; })
-        .forEach(function (i) { idb.remove(i.key); });
-      mine = mine.filter(function (i) { return !(i.status === "sent" && now - (i.sentAt || 0) > SENT_KEEP_MS); });
-      mine.sort(function (a, b) { return b.createdAt - a.createdAt; });
-      list.textContent = "";
-      mine.forEach(function (item) { list.appendChild(queueRow(item)); });
-      section.hidden = mine.length === 0;
-      if (!mine.some(function (i) { return i.status === "queued"; })) {
-        var status = $("report-status");
-        if (status && status.dataset.queue === "1") { showStatus(""); status.dataset.queue = ""; }
-      }
-    }).catch(function () { section.hidden = true; });
-  }
-
-  function queueRow(item) {
-    var li = el("li");
-    li.dataset.key = item.key;
-    li.dataset.status = item.status;
-    li.appendChild(el("span", "q-title", item.fields.title || "—"));
-    var label = item.status === "sent" ? t("sent") : item.status === "failed" ? t("failed") : t("waiting");
-    li.appendChild(el("span", "q-state " + item.status, label));
-    var meta = el("span", "q-meta", t("savedAt") + " " + formatTime(item.createdAt));
-    if (item.status === "sent" && item.number) {
-      meta.appendChild(document.createTextNode(" · " + t("caseNumber") + " "));
-      var link = el("a", "q-number", item.number);
-      link.href = item.url;
-      meta.appendChild(link);
-    } else if (item.message) {
-      meta.appendChild(document.createTextNode(" · " + item.message));
-    }
-    li.appendChild(meta);
-    var actions = el("span", "q-actions");
-    if (item.status === "queued") actions.appendChild(actionButton(t("retry"), "retry", item.key));
-    if (item.status === "failed" && form) actions.appendChild(actionButton(t("edit"), "edit", item.key));
-    if (item.status !== "queued" || item.message) actions.appendChild(actionButton(t("remove"), "remove", item.key));
-    if (actions.childNodes.length) li.appendChild(actions);
-    return li;
-  }
-
-  function actionButton(text, action, key) {
-    var b = el("button", "link", text);
-    b.type = "button";
-    b.dataset.queueAction = action;
-    b.dataset.key = key;
-    return b;
-  }
-
-  function onQueueClick(event) {
-    var button = event.target.closest("[data-queue-action]");
-    if (!button) return;
-    var key = button.dataset.key;
-    var action = button.dataset.queueAction;
-    if (action === "retry") { flushQueue(); return; }
-    if (action === "remove") { idb.remove(key).then(renderQueue); return; }
-    if (action === "edit") {
-      idb.get(key).then(function (item) {
-        if (!item) return;
-        fillForm(item.fields);
-        photoList = (item.photos || []).map(function (p) {
-          return new File([p.blob], p.name, { type: p.type || p.blob.type });
-        });
-        syncPhotos();
-        showFieldErrors(item.errors || {});
-        pendingErrors = item.errors || null; // errors of extra fields: shown once they are drawn
-        if (shownCategory() === (item.fields.category || "")) applyPendingExtra();
-        return idb.remove(key); // the form holds it now; the draft keeps the text
-      }).then(function () { saveDraft(); renderQueue(); form.scrollIntoView(); });
-    }
-  }
-
   // --- the draft (text fields and the pin; photos can't be kept in localStorage) ---
 
-  function draftKey() { return DRAFT_PREFIX + userId; }
+  function draftKey() { return DRAFT_PREFIX + R.userId; }
 
   function readFields() {
     var fields = {};
@@ -326,10 +74,7 @@
       if (input) fields[name] = input.value;
     });
     // The chosen category's extra fields ("extra.<name>"), and any still waiting to be drawn.
-    var extra = readExtra();
-    Object.keys(pendingExtra || {}).forEach(function (name) {
-      if (!(name in extra)) extra[name] = pendingExtra[name];
-    });
+    var extra = R.extraValues();
     Object.keys(extra).forEach(function (name) { fields[name] = extra[name]; });
     fields.urgent = form.elements.urgent.checked ? "on" : "";
     fields.category_label = $("category-chosen-label").textContent;
@@ -346,16 +91,16 @@
     Object.keys(fields).forEach(function (name) {
       if (name.indexOf("extra.") === 0 && typeof fields[name] === "string") extra[name] = fields[name];
     });
-    pendingExtra = extra;
-    setCategory(fields.category || "", fields.category_label || "");
-    placeFromInputs(true);
+    R.setPendingExtra(extra);
+    R.setCategory(fields.category || "", fields.category_label || "");
+    R.placeFromInputs(true);
   }
 
   var draftTimer = null;
   function saveDraftSoon() {
     window.clearTimeout(draftTimer);
     draftTimer = window.setTimeout(saveDraft, 300);
-    nearbySoon(); // whatever changed the draft may change which open cases look alike
+    R.nearbySoon(); // whatever changed the draft may change which open cases look alike
   }
 
   function saveDraft() {
@@ -369,7 +114,7 @@
 
   function clearDraft(uid) {
     window.clearTimeout(draftTimer);
-    try { localStorage.removeItem(DRAFT_PREFIX + (uid || userId)); } catch (e) { /* ignore */ }
+    try { localStorage.removeItem(DRAFT_PREFIX + (uid || R.userId)); } catch (e) { /* ignore */ }
   }
 
   function restoreDraft() {
@@ -461,200 +206,6 @@
       });
     }));
   }
-
-  // --- category suggestions (htmx fills #category-suggestions) ---
-
-  function setCategory(code, label) {
-    form.elements.category.value = code;
-    $("category-chosen-label").textContent = code ? label : "";
-    $("category-chosen").hidden = !code;
-    var search = form.elements.category_q;
-    search.hidden = !!code;
-    if (code) $("category-suggestions").textContent = "";
-    loadExtraFields(code);
-  }
-
-  // --- the chosen category's extra fields (补充信息): drawn by the server, fetched by htmx ---
-
-  var pendingExtra = null;   // values to put into the extra fields once they are drawn
-  var pendingErrors = null;  // errors to show next to them
-  var requestedCategory = null;
-  var htmxReady = false;
-  var wantExtra = false;
-
-  function extraBox() { return $("extra-fields"); }
-
-  function extraInputs() {
-    var box = extraBox();
-    return box ? box.querySelectorAll("[data-extra-field]") : [];
-  }
-
-  function readExtra() {
-    var out = {};
-    Array.prototype.forEach.call(extraInputs(), function (input) { out[input.name] = input.value; });
-    return out;
-  }
-
-  function shownCategory() {
-    var root = extraBox() && extraBox().querySelector(".extra-fields");
-    return root ? root.dataset.category || "" : "";
-  }
-
-  function loadExtraFields(code) {
-    var box = extraBox();
-    if (!box) return;
-    if (code === shownCategory()) { requestedCategory = null; applyPendingExtra(); return; }
-    // Same-named fields keep what was typed when the category changes.
-    var carried = readExtra();
-    Object.keys(pendingExtra || {}).forEach(function (name) { carried[name] = pendingExtra[name]; });
-    pendingExtra = carried;
-    if (!code) {
-      if (requestedCategory && htmxReady && window.htmx) window.htmx.trigger(box, "htmx:abort");
-      requestedCategory = null;
-      box.textContent = "";
-      var root = el("div", "extra-fields");
-      root.dataset.category = "";
-      box.appendChild(root);
-      return;
-    }
-    if (code === requestedCategory) return; // on its way
-    requestedCategory = code;
-    if (htmxReady && window.htmx) window.htmx.trigger(box, "gz-category");
-    else wantExtra = true; // htmx is loaded after this script: ask once it has set the box up
-  }
-
-  function applyPendingExtra() {
-    if (pendingExtra) {
-      var values = pendingExtra;
-      Array.prototype.forEach.call(extraInputs(), function (input) {
-        if (typeof values[input.name] === "string") input.value = values[input.name];
-      });
-      pendingExtra = null;
-    }
-    if (pendingErrors) {
-      showFieldErrors(pendingErrors, true);
-      pendingErrors = null;
-    }
-  }
-
-  function onExtraProcessed(event) {
-    if (event.target !== extraBox() || htmxReady) return;
-    htmxReady = true;
-    if (wantExtra) { wantExtra = false; window.htmx.trigger(event.target, "gz-category"); }
-  }
-
-  function onExtraSwapped(event) {
-    if (event.target !== extraBox()) return;
-    requestedCategory = null;
-    // An answer that arrived after the category was changed again: draw the current one instead.
-    if (shownCategory() !== form.elements.category.value) { loadExtraFields(form.elements.category.value); return; }
-    applyPendingExtra();
-    saveDraftSoon();
-  }
-
-  function onExtraFailed(event) {
-    if (event.target !== extraBox()) return;
-    // Offline and never seen before: say so; the values typed so far stay pending.
-    requestedCategory = null;
-    var box = extraBox();
-    box.textContent = "";
-    var root = el("div", "extra-fields");
-    root.dataset.category = "";
-    root.appendChild(el("p", "hint extra-note", t("extraOffline")));
-    box.appendChild(root);
-  }
-
-  // --- the map: GPS, then a pin the user may drag or move by tapping ---
-
-  var map = null;
-  var marker = null;
-
-  function coordsText(lat, lon) { return t("coords", { lon: lon.toFixed(5), lat: lat.toFixed(5) }); }
-
-  function setPoint(lat, lon, opts) {
-    opts = opts || {};
-    form.elements.lon.value = lon.toFixed(6);
-    form.elements.lat.value = lat.toFixed(6);
-    if (map) {
-      if (!marker) {
-        var icon = L.divIcon({ className: "report-pin-wrap", html: '<span class="report-pin"></span>',
-                               iconSize: [28, 28], iconAnchor: [14, 34] });
-        marker = L.marker([lat, lon], { draggable: true, icon: icon, keyboard: true, title: t("pinSet") }).addTo(map);
-        marker.on("dragend", function () {
-          var p = marker.getLatLng();
-          setPoint(p.lat, p.lng, { keepView: true });
-        });
-      } else {
-        marker.setLatLng([lat, lon]);
-      }
-      if (!opts.keepView) map.setView([lat, lon], Math.max(map.getZoom(), opts.zoom || 16));
-    }
-    $("place-info").textContent = (opts.note ? opts.note + " " : t("pinSet") + "：") + coordsText(lat, lon);
-    if (!opts.quiet) {
-      showFieldErrors({ lon: [] }, true);
-      saveDraftSoon();
-    }
-  }
-
-  function clearPoint() {
-    form.elements.lon.value = "";
-    form.elements.lat.value = "";
-    if (marker) { map.removeLayer(marker); marker = null; }
-    $("place-info").textContent = t("noPin");
-    saveDraftSoon();
-  }
-
-  function placeFromInputs(quiet) {
-    var lon = parseFloat(form.elements.lon.value);
-    var lat = parseFloat(form.elements.lat.value);
-    if (isFinite(lon) && isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90) {
-      setPoint(lat, lon, { quiet: quiet });
-    } else if (marker) {
-      map.removeLayer(marker);
-      marker = null;
-    }
-  }
-
-  function initMap() {
-    var box = $("report-map");
-    if (!box || typeof L === "undefined") return;
-    map = L.map(box, { zoomControl: true, attributionControl: !!box.dataset.tiles });
-    if (box.dataset.tiles) {
-      L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution || "" }).addTo(map);
-    }
-    var b = (box.dataset.bounds || "").split(",").map(parseFloat);
-    if (b.length === 4 && b.every(isFinite)) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
-    else map.setView([35, 105], 4);
-    if (box.dataset.outline) {
-      fetch(box.dataset.outline, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
-        .then(function (data) {
-          L.geoJSON(data, { interactive: false, style: function (f) {
-            return f.properties.role === "self" ? { color: "#1f5fbf", weight: 2, fill: false }
-              : { color: "#1f5fbf", weight: 1, opacity: 0.5, fillOpacity: 0.05 };
-          } }).addTo(map);
-        }).catch(function () {});
-    }
-    L.control.scale({ imperial: false }).addTo(map);
-    map.on("click", function (e) { setPoint(e.latlng.lat, e.latlng.lng, { keepView: true }); });
-    box.dataset.ready = "1";
-  }
-
-  function locate() {
-    if (!navigator.geolocation) { $("place-info").textContent = t("noGeolocation"); return; }
-    var button = $("locate-me");
-    button.disabled = true;
-    $("place-info").textContent = t("locating");
-    navigator.geolocation.getCurrentPosition(function (pos) {
-      button.disabled = false;
-      var c = pos.coords;
-      setPoint(c.latitude, c.longitude, { zoom: 17, note: t("located", { m: Math.round(c.accuracy || 0) }) });
-    }, function (err) {
-      button.disabled = false;
-      $("place-info").textContent = err && err.code === 1 ? t("geoDenied") : t("geoFailed");
-    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
-  }
-
   // --- errors next to the fields ---
 
   function showFieldErrors(fields, only) {
@@ -685,7 +236,7 @@
     var errors = {};
     if (!form.elements.title.value.trim()) errors.title = [t("titleRequired")];
     if (!form.elements.lon.value && !form.elements.address.value.trim()) errors.address = [t("placeRequired")];
-    Array.prototype.forEach.call(extraInputs(), function (input) {
+    Array.prototype.forEach.call(R.extraInputs(), function (input) {
       if (input.validity && input.validity.badInput) errors[input.name] = [t("notNumber")];
       else if (input.hasAttribute("data-extra-required") && !input.value.trim()) {
         errors[input.name] = [input.dataset.requiredMessage];
@@ -709,13 +260,13 @@
     // Not form.reset(): after a server-side error the defaults are what the user typed then.
     DRAFT_FIELDS.forEach(function (n) { if (form.elements[n]) form.elements[n].value = ""; });
     form.elements.urgent.checked = false;
-    Array.prototype.forEach.call(extraInputs(), function (input) { input.value = ""; });
-    pendingExtra = null;
-    setCategory("", "");
-    pendingExtra = null;
+    Array.prototype.forEach.call(R.extraInputs(), function (input) { input.value = ""; });
+    R.setPendingExtra(null);
+    R.setCategory("", "");
+    R.setPendingExtra(null);
     photoList = [];
     syncPhotos();
-    clearPoint();
+    R.clearPoint();
     clearDraft();
     showFieldErrors({});
     ensureKey(true);
@@ -736,13 +287,13 @@
     ensureKey(false);
     var fields = readFields();
     fields.idempotency_key = form.elements.idempotency_key.value;
-    var item = { key: fields.idempotency_key, user: userId, createdAt: Date.now(), fields: fields, photos: [],
+    var item = { key: fields.idempotency_key, user: R.userId, createdAt: Date.now(), fields: fields, photos: [],
                  attempts: 0 };
 
     function queueNow(note) {
       return storedPhotos().then(function (photos) {
         item.photos = photos;
-        return queueItem(item, note);
+        return R.queueItem(item, note);
       }).then(function () {
         markKeyUsed(item.key);
         resetForm();
@@ -761,7 +312,7 @@
     var body = new FormData();
     Object.keys(fields).forEach(function (name) { body.append(name, fields[name]); });
     photoList.forEach(function (file) { body.append("photos", file, file.name); });
-    send(body).then(function (result) {
+    R.send(body).then(function (result) {
       if (result.kind === "sent") {
         markKeyUsed(item.key);
         clearDraft();
@@ -786,96 +337,27 @@
       queueNow(result.kind === "login" ? t("queuedLogin") : result.status ? t("serverBusy") : "");
     });
   }
-
-  // --- similar open cases nearby (cases/duplicates.py): follow one instead of reporting it again ---
-
-  var nearbyTimer = null;
-  var nearbyQuery = "";
-  var nearbyDismissed = "";
-
-  function nearbySoon() {
-    if (!$("nearby")) return;
-    window.clearTimeout(nearbyTimer);
-    nearbyTimer = window.setTimeout(loadNearby, 600);
-  }
-
-  function nearbyNumbers(box) {
-    return Array.prototype.map.call(box.querySelectorAll("[data-number]"), function (n) {
-      return n.dataset.number;
-    }).join(",");
-  }
-
-  function loadNearby() {
-    var box = $("nearby");
-    if (!box || !form || navigator.onLine === false) return;
-    var lon = form.elements.lon.value;
-    var lat = form.elements.lat.value;
-    var title = form.elements.title.value.trim();
-    var description = form.elements.description.value.trim();
-    if (!lon || !lat || (title + description).length < 2) {
-      nearbyQuery = "";
-      box.hidden = true;
-      box.textContent = "";
-      return;
-    }
-    var query = new URLSearchParams({ lon: lon, lat: lat, title: title.slice(0, 100),
-                                      description: description.slice(0, 1000),
-                                      category: form.elements.category.value }).toString();
-    if (query === nearbyQuery) return;
-    nearbyQuery = query;
-    fetch(box.dataset.url + "?" + query, { credentials: "same-origin", headers: { "HX-Request": "true" } })
-      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
-      .then(function (html) {
-        if (query !== nearbyQuery) return; // an older answer
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        box.textContent = "";
-        Array.prototype.forEach.call(doc.body.childNodes, function (node) {
-          box.appendChild(document.importNode(node, true));
-        });
-        var numbers = nearbyNumbers(box);
-        box.hidden = !numbers || numbers === nearbyDismissed;
-      }).catch(function () { nearbyQuery = ""; });
-  }
-
-  function followCase(button) {
-    var data = new FormData();
-    data.append("number", button.dataset.follow);
-    data.append("lon", form.elements.lon.value);
-    data.append("lat", form.elements.lat.value);
-    button.disabled = true;
-    fetch($("nearby").dataset.followUrl, {
-      method: "POST", body: data, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() }
-    }).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (body) { return { ok: r.ok, body: body }; });
-    }).then(function (res) {
-      if (res.ok && res.body && res.body.url) {
-        clearDraft(); // followed instead of reported: nothing left to send
-        window.location.assign(res.body.url);
-        return;
-      }
-      button.disabled = false;
-      showStatus((res.body && res.body.error && res.body.error.message) || t("followFailed"), "bad");
-    }).catch(function () {
-      button.disabled = false;
-      showStatus(t("followFailed"), "bad");
+  // A queued report the server refused, back into the form to be corrected (the queue's "edit").
+  function restoreFromQueue(item) {
+    fillForm(item.fields);
+    photoList = (item.photos || []).map(function (p) {
+      return new File([p.blob], p.name, { type: p.type || p.blob.type });
     });
+    syncPhotos();
+    showFieldErrors(item.errors || {});
+    R.setPendingErrors(item.errors || null); // errors of extra fields: shown once they are drawn
+    if (R.shownCategory() === (item.fields.category || "")) R.applyPendingExtra();
   }
 
-  function initNearby() {
-    var box = $("nearby");
-    if (!box) return;
-    box.addEventListener("click", function (e) {
-      var follow = e.target.closest("[data-follow]");
-      if (follow) { e.preventDefault(); followCase(follow); return; }
-      if (e.target.id === "nearby-dismiss") {
-        nearbyDismissed = nearbyNumbers(box);
-        box.hidden = true;
-        $("report-submit").focus();
-      }
-    });
-    nearbySoon();
-  }
+  R.t = t;
+  R.el = el;
+  R.csrfToken = csrfToken;
+  R.showStatus = showStatus;
+  R.showFieldErrors = showFieldErrors;
+  R.saveDraft = saveDraft;
+  R.saveDraftSoon = saveDraftSoon;
+  R.clearDraft = clearDraft;
+  R.restoreFromQueue = restoreFromQueue;
 
   // --- start ---
 
@@ -889,20 +371,20 @@
     if (!("serviceWorker" in navigator) || !scriptUrl) return;
     navigator.serviceWorker.register(scriptUrl, { scope: scope }).catch(function () {});
     navigator.serviceWorker.addEventListener("message", function (event) {
-      if (event.data && event.data.type === "queue-changed") renderQueue();
+      if (event.data && event.data.type === "queue-changed") R.renderQueue();
     });
   }
 
   function initForm() {
-    form = $("report-form");
-    userId = form.dataset.user || "";
-    postUrl = form.dataset.post || postUrl;
+    form = R.form = $("report-form");
+    R.userId = form.dataset.user || "";
+    R.postUrl = form.dataset.post || R.postUrl;
     if (form.dataset.bound !== "1") restoreDraft();
     ensureKey(false);
-    initMap();
-    placeFromInputs(true);
+    R.initMap();
+    R.placeFromInputs(true);
     var chosen = $("category-chosen-label").textContent.trim();
-    setCategory(form.elements.category.value, chosen || form.elements.category.value);
+    R.setCategory(form.elements.category.value, chosen || form.elements.category.value);
 
     form.addEventListener("input", function (e) { if (e.target.name !== "photos") saveDraftSoon(); });
     form.addEventListener("change", function (e) {
@@ -914,19 +396,19 @@
       if (e.key !== "Enter") return;
       e.preventDefault(); // Enter picks the first suggestion rather than sending the report
       var first = $("category-suggestions").querySelector(".suggest-item");
-      if (first) { setCategory(first.dataset.code, first.dataset.label); saveDraftSoon(); }
+      if (first) { R.setCategory(first.dataset.code, first.dataset.label); saveDraftSoon(); }
     });
     form.addEventListener("click", function (e) {
       var item = e.target.closest(".suggest-item");
-      if (item) { setCategory(item.dataset.code, item.dataset.label); saveDraftSoon(); return; }
+      if (item) { R.setCategory(item.dataset.code, item.dataset.label); saveDraftSoon(); return; }
       if (e.target.id === "category-clear") {
-        setCategory("", "");
+        R.setCategory("", "");
         form.elements.category_q.focus();
         saveDraftSoon();
         return;
       }
-      if (e.target.id === "locate-me") { locate(); return; }
-      if (e.target.id === "clear-pin") { clearPoint(); return; }
+      if (e.target.id === "locate-me") { R.locate(); return; }
+      if (e.target.id === "clear-pin") { R.clearPoint(); return; }
       var remove = e.target.closest("[data-photo-index]");
       if (remove) {
         photoList.splice(parseInt(remove.dataset.photoIndex, 10), 1);
@@ -935,15 +417,15 @@
     });
     document.body.addEventListener("htmx:sendError", function (e) {
       if (e.target === form.elements.category_q) $("category-suggestions").textContent = t("categoryOffline");
-      onExtraFailed(e);
+      R.onExtraFailed(e);
     });
-    document.body.addEventListener("htmx:afterSwap", onExtraSwapped);
+    document.body.addEventListener("htmx:afterSwap", R.onExtraSwapped);
     window.addEventListener("online", function () {
-      if (form.elements.category.value && shownCategory() !== form.elements.category.value) {
-        loadExtraFields(form.elements.category.value);
+      if (form.elements.category.value && R.shownCategory() !== form.elements.category.value) {
+        R.loadExtraFields(form.elements.category.value);
       }
     });
-    initNearby();
+    R.initNearby();
     // Back to a page the browser kept in memory after a submission: start a new report.
     window.addEventListener("pageshow", function (e) {
       if (!e.persisted) return;
@@ -963,19 +445,17 @@
     if ($("report-form")) initForm();
     var queue = $("report-queue");
     if (!queue) return;
-    queue.addEventListener("click", onQueueClick);
-    if (!userId) userId = queue.dataset.user || "";
-    var ready = userId ? rememberSession() : idb.meta().then(function (m) { userId = (m && m.user) || ""; },
+    queue.addEventListener("click", R.onQueueClick);
+    if (!R.userId) R.userId = queue.dataset.user || "";
+    var ready = R.userId ? R.rememberSession() : R.idb.meta().then(function (m) { R.userId = (m && m.user) || ""; },
                                                             function () {});
     ready.then(function () {
       if (form) registerWorker(form.dataset.sw, form.dataset.scope);
-      return renderQueue();
-    }).then(flushQueue).then(function () { scheduleRetry(); });
-    window.addEventListener("online", function () { rememberSession().then(flushQueue); });
+      return R.renderQueue();
+    }).then(R.flushQueue).then(function () { R.scheduleRetry(); });
+    window.addEventListener("online", function () { R.rememberSession().then(R.flushQueue); });
   }
 
-  // htmx (loaded after this script) announces each element it has set up, the extra-fields box too.
-  document.addEventListener("htmx:afterProcessNode", onExtraProcessed);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
-})();
+})(window.gongzhiReport = window.gongzhiReport || {});
