@@ -9,6 +9,7 @@ from .models import (
     Account,
     Activity,
     BatchMove,
+    Certificate,
     EarningBatch,
     Entry,
     GoodDeed,
@@ -108,3 +109,9 @@ class EarningBatchAdmin(ReadOnly):
 
 
 admin.site.register(BatchMove, ReadOnly)
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnly):
+    list_display = ["code", "resident", "minutes", "services", "issuer", "issued_on"]
+    search_fields = ["code"]

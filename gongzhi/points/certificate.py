@@ -5,13 +5,16 @@ verification code.
 
 The code is an HMAC (the server's secret key) over what the certificate states — the resident, the
 total minutes, the awards listed and the date — so it can be recomputed (``verification_code``) and a
-changed copy does not match; each issue also leaves an audit row ``points.certificate`` with the code.
+changed copy does not match. Each issue is kept as a ``Certificate`` row (what it stated), which the
+public page ``/points/verify/`` looks up by code (``find``), and leaves an audit row
+``points.certificate`` with the code.
 
     data, code = certificate.build(user, actor=request.user)
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from django.utils import timezone, translation
@@ -21,13 +24,14 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit, pdf
 
 from . import queries
+from .models import Certificate
 
 
 def _date(value) -> str:
     return _("%(y)d年%(m)d月%(d)d日") % {"y": value.year, "m": value.month, "d": value.day}
 
 
-def _hours(minutes: int) -> str:
+def decimal_hours(minutes: int) -> str:
     return f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
 
 
@@ -71,11 +75,11 @@ def _build(user, *, actor, now) -> tuple[bytes, str]:
     doc = pdf.Document(_("志愿服务时长证明"), subtitle=_("喜邻志愿服务"), author=issuer,
                        generated_at=timezone.localtime(now))
     doc.paragraph(_("兹证明 %(name)s 同志参加志愿服务活动，经组织方确认，累计志愿服务时长 %(hours)s 小时"
-                    "（%(minutes)s 分钟）。") % {"name": name, "hours": _hours(total), "minutes": total})
+                    "（%(minutes)s 分钟）。") % {"name": name, "hours": decimal_hours(total), "minutes": total})
     doc.spacer(2)
     doc.table([
         [_("姓名"), name],
-        [_("累计服务时长"), _("%(hours)s 小时") % {"hours": _hours(total)}],
+        [_("累计服务时长"), _("%(hours)s 小时") % {"hours": decimal_hours(total)}],
         [_("服务次数"), str(len(entries))],
     ], widths=[0.3, 0.7], header_rows=0)
     doc.heading(_("志愿服务记录"))
@@ -86,7 +90,7 @@ def _build(user, *, actor, now) -> tuple[bytes, str]:
         when = timezone.localtime(activity.starts_at if activity else entry.transaction.created_at).date()
         rows.append([f"{when:%Y-%m-%d}", activity.title if activity else (entry.transaction.note or "—"),
                      str(activity.area if activity else entry.transaction.area or "—"),
-                     _hours(entry.amount)])
+                     decimal_hours(entry.amount)])
     if not entries:
         rows.append(["—", _("暂无经确认的志愿服务记录"), "—", "0"])
     doc.table(rows, widths=[0.18, 0.46, 0.22, 0.14], align_right=[3])
@@ -94,7 +98,33 @@ def _build(user, *, actor, now) -> tuple[bytes, str]:
     doc.paragraph(_("出具单位：%(issuer)s") % {"issuer": issuer})
     doc.paragraph(_("出具日期：%(date)s") % {"date": _date(issued_on)})
     doc.paragraph(_("验证码：%(code)s") % {"code": code})
-    doc.paragraph(_("本证明所列时长均由活动组织方确认，服务时长长期有效。验证码可由出具单位核验。"), "small")
+    doc.paragraph(_("本证明所列时长均由活动组织方确认，服务时长长期有效。"
+                    "验证码可在共治平台「证明核验」页面（/points/verify/）核验。"), "small")
+    Certificate.objects.get_or_create(code=code, defaults={
+        "resident": user, "minutes": total, "services": len(entries), "issuer": issuer[:100],
+        "issued_on": issued_on})
     audit.record(actor, "points.certificate", user, after={"minutes": total, "awards": len(entries)},
                  note=f"code={code}")
     return doc.build(), code
+
+
+CODE_RE = re.compile(r"^[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{4}$")
+
+
+def find(code: str) -> Certificate | None:
+    """The certificate with this verification code (spaces, case and missing dashes forgiven)."""
+    code = re.sub(r"\s+", "", code or "").upper()
+    if not CODE_RE.match(code):
+        return None
+    code = code.replace("-", "")
+    code = f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    return Certificate.objects.select_related("resident").filter(code=code).first()
+
+
+def masked_name(name: str) -> str:
+    """张三 → 张*, 欧阳小明 → 欧**明: enough to compare with the paper, not to learn a name."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

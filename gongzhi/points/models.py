@@ -188,6 +188,29 @@ class LeaderboardChoice(models.Model):
         return f"{self.user} · {'shown' if self.shown else 'hidden'}"
 
 
+class Certificate(models.Model):
+    """One 志愿服务时长证明 as issued: its verification code and what it stated, so that anyone holding
+    the paper can check it on ``/points/verify/`` (docs/points.md). The same resident, hours, awards
+    and day give the same code, hence one row."""
+
+    code = models.CharField(_("验证码"), max_length=14, unique=True)
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("居民"), on_delete=models.PROTECT,
+                                 related_name="volunteer_certificates")
+    minutes = models.PositiveIntegerField(_("累计服务时长（分钟）"))
+    services = models.PositiveIntegerField(_("服务次数"))
+    issuer = models.CharField(_("出具单位"), max_length=100)
+    issued_on = models.DateField(_("出具日期"))
+    first_issued_at = models.DateTimeField(_("首次出具时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("志愿服务时长证明")
+        verbose_name_plural = _("志愿服务时长证明")
+        ordering = ["-issued_on", "-id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 # ------------------------------------------------------------------------------------ merchants
 
 

@@ -26,5 +26,6 @@ urlpatterns = [
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("leaderboard/choice/", views.leaderboard_choice, name="leaderboard_choice"),
     path("certificate.pdf", views.certificate, name="certificate"),
+    path("verify/", views.verify, name="verify"),
     path("residents/<int:pk>/certificate.pdf", views.resident_certificate, name="resident_certificate"),
 ]

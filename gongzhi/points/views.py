@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import uuid
 
 from django.contrib import messages
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gongzhi.core import ratelimit
 from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import MAX_ID
 
@@ -545,3 +547,33 @@ def certificate(request):
 def resident_certificate(request, pk: int):
     """A manager downloads the certificate of a resident of their area; anyone else: 404."""
     return _certificate_response(request, _get(queries.residents_of(request.user), pk))
+
+
+#: Looking codes up counts against the caller's address at the login rate (code guessing).
+VERIFY_DOOR = ratelimit.Door("certificate-verify", anonymous="RATELIMIT_LOGIN", user="RATELIMIT_LOGIN")
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """证明核验 — public: whoever holds a certificate (an employer, a school) checks its code and sees
+    what it stated, with the name masked (``certificate.masked_name``). GET ?code= (a link) or the form."""
+    from . import certificate
+
+    raw = (request.POST.get("code") if request.method == "POST" else request.GET.get("code")) or ""
+    context = {"code": raw.strip()[:40], "checked": False}
+    if raw.strip():
+        refusal = ratelimit.check(request, VERIFY_DOOR)
+        if refusal is not None:
+            return ratelimit.refusal_response(request, refusal)
+        if not certificate.CODE_RE.match(re.sub(r"\s+", "", raw).upper()):
+            context["error"] = _("验证码格式不正确：应为 12 位字母数字，如 1A2B-3C4D-5E6F")
+            return render(request, "points/verify.html", context, status=400)
+        found = certificate.find(raw)
+        context["checked"] = True
+        if found is None:
+            context["error"] = _("未找到该验证码对应的证明，请核对后重试")
+        else:
+            name = found.resident.display_name or found.resident.get_username()
+            context.update(found=found, name=certificate.masked_name(name),
+                           hours=certificate.decimal_hours(found.minutes))
+    return render(request, "points/verify.html", context)

@@ -210,3 +210,47 @@ def test_a_manager_downloads_a_residents_certificate_others_get_404(world, login
     assert login(world.dispatcher).get("/points/residents/0/certificate.pdf").status_code == 404
     page = login(world.dispatcher).get(f"/points/activities/{queries.certified_awards(world.resident)[0].transaction.signup.activity_id}/")
     assert url in page.content.decode()
+
+
+def test_anyone_verifies_a_certificate_by_its_code_and_sees_what_it_stated(world, login, client):
+    now = timezone.now()
+    serve(world, world.resident, 90, now - 3 * 24 * H, title="社区义诊志愿服务")
+    login(world.resident).get("/points/certificate.pdf")
+    login(world.resident).get("/points/certificate.pdf")  # the same day, the same statement: one row
+    from gongzhi.points.models import Certificate
+
+    issued = Certificate.objects.get()
+    assert (issued.resident, issued.minutes, issued.services, issued.issuer) == (world.resident, 90, 1, "东一社区")
+    client.logout()
+    for typed in (issued.code, issued.code.lower().replace("-", ""), f"  {issued.code[:4]} {issued.code[5:]} "):
+        page = client.get("/points/verify/", {"code": typed})
+        body = page.content.decode()
+        assert page.status_code == 200 and 'id="verify-result"' in body, typed
+        assert "居*甲" in body and "居民甲" not in body and "1.5 小时" in body and "东一社区" in body
+    posted = client.post("/points/verify/", {"code": issued.code})
+    assert posted.status_code == 200 and 'id="verify-result"' in posted.content.decode()
+
+
+def test_a_wrong_or_malformed_code_is_told_apart_and_nothing_leaks(world, client):
+    unknown = client.get("/points/verify/", {"code": "0000-0000-0000"})
+    assert unknown.status_code == 200 and "未找到该验证码对应的证明" in unknown.content.decode()
+    for bad in ("x" * 500, "1234", "<script>", "１２３４-5678-9ABC-DEF0"):
+        page = client.get("/points/verify/", {"code": bad})
+        assert page.status_code == 400 and "验证码格式不正确" in page.content.decode()
+        assert "<script>" not in page.content.decode().split('id="id_code"')[1].split(">")[0]
+    assert client.get("/points/verify/").status_code == 200  # the empty form
+
+
+def test_guessing_codes_is_rate_limited(world, client, settings):
+    settings.RATELIMIT_LOGIN = "3/m"
+    from gongzhi.core import ratelimit
+
+    ratelimit.reset()
+    answers = [client.get("/points/verify/", {"code": f"0000-0000-000{i}"}).status_code for i in range(5)]
+    assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
+    ratelimit.reset()
+
+
+def test_masked_names():
+    assert [certificate.masked_name(n) for n in ("", "张", "张三", "欧阳小明", "Li Lei")] == [
+        "", "张", "张*", "欧**明", "L****i"]
