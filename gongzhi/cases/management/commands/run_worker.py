@@ -37,7 +37,7 @@ RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
 def periodic_jobs(stop: threading.Event) -> list:
     """What the sweeper thread runs on each pass: deadlines, webhook retries, the audit chain, the
     router's retraining schedule, the indicators' recount, the points' expiry, the re-inspection
-    reminders."""
+    reminders, the recurring meetings' reminders."""
     from gongzhi.core import audit
     from gongzhi.notifications.services import deliver_due_webhooks
 
@@ -81,8 +81,14 @@ def periodic_jobs(stop: threading.Event) -> list:
 
         return reminder_job()
 
+    def meeting_reminders():
+        # Co-decision: reminders before a recurring meeting falls due, an alert once overdue (docs/deliberation.md).
+        from gongzhi.deliberation.tasks import reminder_job
+
+        return reminder_job()
+
     return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount, points_expiry,
-            inspection_reminders]
+            inspection_reminders, meeting_reminders]
 
 
 def outbox_job():
