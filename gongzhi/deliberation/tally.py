@@ -14,8 +14,9 @@ whose ``building`` is in the list count. A decision without Electorate rows has 
 Votes carry their weights and building (a secret decision's votes name no elector), so the votes
 are summed on their own rows; participations are joined to their elector for its weights.
 
-Three queries, whatever the size: one aggregate over the electors, one over the participations
-(joined to electors), one over the votes grouped by question — each a conditional aggregation
+Three aggregate queries whatever the size (and two tiny ones: the electorates, the question ids):
+one over the electors, one over the participations (joined to electors), one over the votes grouped
+by question — each a conditional aggregation
 (``SUM(CASE WHEN building IN (…) THEN persons END)`` per electorate and measure).
 """
 
@@ -83,9 +84,9 @@ def _unpack(row: dict, groups, scopes, into: dict) -> None:
             into.setdefault(key, {})[group] = {m: _value(m, row[f"{group}__{key}__{m}"]) for m in MEASURES}
 
 
-def electorate_figures(decision) -> dict:
+def electorate_figures(decision, scopes=None) -> dict:
     """The question-independent part: ``{key: {"electorate": …, "participants": …, "attendees": …}}``."""
-    scopes = electorates(decision)
+    scopes = scopes or electorates(decision)
     result: dict = {}
     electors = Elector.objects.filter(decision=decision).aggregate(
         **_aggregates({"electorate": None}, scopes, "", "building"))
@@ -118,7 +119,7 @@ def vote_figures(decision, scopes=None) -> dict:
 def figures(decision) -> dict:
     """Every question's figures (see the module's docstring): three aggregate queries."""
     scopes = electorates(decision)
-    base = electorate_figures(decision)
+    base = electorate_figures(decision, scopes)
     votes = vote_figures(decision, scopes)
     out = {}
     for qid, per_question in votes.items():
