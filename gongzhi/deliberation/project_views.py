@@ -151,13 +151,14 @@ def _page(request, project: Project, *, compute_form=None, update_form=None, sta
     page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     updates = list(project.updates.select_related("by").prefetch_related("photos").order_by("-at", "-pk"))
     publications = list(project.publications.order_by("-published_at"))
+    totals = projects.totals(project)
     for publication in publications:
         publication.verified = publicity.verify(publication)
     return render(request, "deliberation/project.html", {
         "project": project,
         "shares": _shares(project),
         "page": page,
-        "totals": projects.totals(project),
+        "totals": totals,
         "zero_area": projects.zero_area_statements(project).count(),
         "roll": projects.statement_roll(project),
         "updates": updates,
@@ -165,6 +166,9 @@ def _page(request, project: Project, *, compute_form=None, update_form=None, sta
         "manages": manages,
         "may_report": projects.may_report(user, project) and project.status != Project.Status.DONE,
         "may_compute": manages and project.status == Project.Status.PLANNED,
+        "show_statement_publish": manages and (totals["count"] or statement_form is not None),
+        "show_implementation_publish": manages and (project.status == Project.Status.DONE
+                                                    or implementation_form is not None),
         "compute_form": compute_form or ComputeForm(user=user, project=project),
         "update_form": update_form or UpdateForm(initial={"progress": project.progress}),
         "statement_form": statement_form or PublishForm(prefix="statement"),

@@ -296,8 +296,8 @@ def zero_area_statements(project: Project):
 
 def totals(project: Project) -> dict:
     sums = project.statements.aggregate(area=Sum("floor_area"), amount=Sum("amount"))
-    return {"count": project.statements.count(), "area": sums["area"] or Decimal("0.00"),
-            "amount": sums["amount"] or Decimal("0.00")}
+    return {"count": project.statements.count(), "area": Decimal(sums["area"] or 0).quantize(FEN),
+            "amount": Decimal(sums["amount"] or 0).quantize(FEN)}
 
 
 def statement_xlsx(project: Project) -> bytes:
