@@ -180,7 +180,7 @@ def create_project(*, actor, area, title, total_cost, policy_funds, committee_fu
         raise ValidationError({"split": _("请选择分摊方式")})
     buildings = parse_buildings(buildings)
     if decision is not None:
-        decision = Decision.objects.select_for_update().select_related("area").get(pk=decision.pk)
+        decision = Decision.objects.select_for_update(of=("self",)).select_related("area").get(pk=decision.pk)
         _check_decision(decision, area)
     if procedure is not None:
         procedure = Procedure.objects.select_related("area").get(pk=procedure.pk)
@@ -250,7 +250,8 @@ def _benefiting_units(project: Project, roll: VoterRoll) -> list[Unit]:
 @transaction.atomic
 def compute_statements(project: Project, *, actor, roll: VoterRoll | None = None) -> list[ShareStatement]:
     """(Re)compute every benefiting unit's share of the owners' part; replaces the earlier statements."""
-    project = Project.objects.select_for_update().select_related("area", "decision__roll").get(pk=project.pk)
+    project = (Project.objects.select_for_update(of=("self",)).select_related("area", "decision__roll")
+               .get(pk=project.pk))
     _check_manage(actor, project.area, _("您不能管理该项目"))
     if project.status != Project.Status.PLANNED:
         raise Conflict(_("项目已开始实施，分摊明细不能再重新计算"))
@@ -375,7 +376,7 @@ def statement_text(project: Project) -> str:
 @transaction.atomic
 def publish_statement(project: Project, *, actor, channel: str, days=7) -> Publication:
     """费用分摊公示: the statements as they are now, fixed in a publication (with its hash)."""
-    project = Project.objects.select_for_update().select_related("area", "decision").get(pk=project.pk)
+    project = Project.objects.select_for_update(of=("self",)).select_related("area", "decision").get(pk=project.pk)
     _check_manage(actor, project.area, _("您不能管理该项目"))
     if not project.statements.exists():
         raise Conflict(_("尚未计算分摊明细，不能公示"))
@@ -402,7 +403,7 @@ def implementation_text(project: Project) -> str:
 @transaction.atomic
 def publish_implementation(project: Project, *, actor, channel: str, days=7) -> Publication:
     """实施结果公开: the progress timeline of a completed project."""
-    project = Project.objects.select_for_update().select_related("area", "decision").get(pk=project.pk)
+    project = Project.objects.select_for_update(of=("self",)).select_related("area", "decision").get(pk=project.pk)
     _check_manage(actor, project.area, _("您不能管理该项目"))
     if project.status != Project.Status.DONE:
         raise Conflict(_("项目尚未完成，不能公开实施结果"))
@@ -442,7 +443,7 @@ def add_update(project: Project, *, actor, note, progress, photos=()) -> Project
     except ValidationError as exc:
         raise ValidationError({"photos": exc.messages}) from None
     with photo_store.removed_on_error(), transaction.atomic():
-        project = Project.objects.select_for_update().select_related("area").get(pk=project.pk)
+        project = Project.objects.select_for_update(of=("self",)).select_related("area").get(pk=project.pk)
         if project.status == Project.Status.DONE:
             raise Conflict(_("项目已完成，不能再填报进展"))
         if progress < project.progress:
