@@ -11,15 +11,15 @@ outside the voting period, 400 for choices that don't answer every question).
 import datetime
 from typing import Any
 
-from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
 from gongzhi.core.api import Pagination, errors
+from gongzhi.core.scoping import MAX_ID
 
 from . import publicity, queries, services
-from .models import Decision, Participation, Publication, Question, Result
+from .models import Decision, Participation, Publication, Result
 
 router = Router(tags=["deliberation 共商共决"])
 
@@ -151,7 +151,7 @@ class PublicationDetailOut(PublicationOut):
 
 class PublicationFilter(Schema):
     kind: Publication.Kind | None = Field(None, description="类别")
-    decision: int | None = Field(None, ge=1, description="某一表决的公示")
+    decision: int | None = Field(None, ge=1, le=MAX_ID, description="某一表决的公示")
 
 
 class BallotIn(Schema):
@@ -179,8 +179,7 @@ def list_decisions(request, filters: Query[DecisionFilter]):
 
 @router.get("/decisions/{int:decision_id}", response={200: DecisionDetailOut, **errors(404)})
 def get_decision(request, decision_id: int):
-    return queries.one_or_404(queries.visible_decisions(request.user).prefetch_related(
-        Prefetch("questions", queryset=Question.objects.select_related("requires"))), decision_id)
+    return queries.one_or_404(queries.visible_decisions(request.user), decision_id)
 
 
 @router.post("/decisions/{int:decision_id}/ballot", response={201: BallotOut, **errors(403, 409)})

@@ -155,3 +155,19 @@ def test_openapi_documents_the_router(client):
                  "/api/v1/deliberation/publications/{publication_id}"):
         assert path in schema["paths"], path
     assert "409" in schema["paths"]["/api/v1/deliberation/decisions/{decision_id}/ballot"]["post"]["responses"]
+
+
+def test_fuzz_objects_are_visible_to_the_dispatcher(login, world):
+    from .fuzz_objects import decision_in_street_a
+
+    ids = decision_in_street_a(world)
+    client = login(world.dispatcher)
+    assert client.get(f"{API}/decisions/{ids['decision_id']}").status_code == 200
+    assert client.get(f"{API}/publications/{ids['publication_id']}").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["decision=9223372036854775808", "decision=37525146260680596258816",
+                                   "decision=0", "kind=nope"])
+def test_publication_filters_out_of_range_are_400(login, world, query):
+    response = login(world.dispatcher).get(f"{API}/publications?{query}")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
