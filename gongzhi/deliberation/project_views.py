@@ -129,6 +129,12 @@ def _url_or_none(name: str, *args) -> str | None:
         return None
 
 
+def _must_manage(user, project: Project) -> None:
+    """Refuse before reading the form, so a non-manager gets 403 whatever they post."""
+    if not projects.may_manage(user, project):
+        raise PermissionDenied(_("您不能管理该项目"))
+
+
 def _status(exc: ValidationError) -> int:
     return 409 if isinstance(exc, Conflict) else 400
 
@@ -220,6 +226,7 @@ def project_detail(request, pk):
 @require_POST
 def project_compute(request, pk):
     project = _get(request.user, pk)
+    _must_manage(request.user, project)
     form = ComputeForm(request.POST, user=request.user, project=project)
     if not form.is_valid():
         return _page(request, project, compute_form=form, status=400)
@@ -249,6 +256,8 @@ def project_xlsx(request, pk):
 @require_POST
 def project_update(request, pk):
     project = _get(request.user, pk)
+    if not projects.may_report(request.user, project):
+        raise PermissionDenied(_("您不能填报该项目的进展"))
     form = UpdateForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, project, update_form=form, status=400)
@@ -268,6 +277,7 @@ def project_update(request, pk):
 
 def _publish(request, pk, kind: str):
     project = _get(request.user, pk)
+    _must_manage(request.user, project)
     form = PublishForm(request.POST, prefix=kind)
     key = f"{kind}_form"
     if not form.is_valid():

@@ -246,3 +246,18 @@ def test_anonymous_is_sent_to_login(client, world):
     project = new_project(world)
     response = client.get(url(project))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_permission_comes_before_the_form(world, login):
+    """The handler's department serves street A: sees the project, may report progress, manages nothing."""
+    project = new_project(world)
+    client = login(world.handler)
+    assert client.get(url(project)).status_code == 200
+    assert client.get(url(project, "statements.xlsx")).status_code == 200
+    for path in ("statements/", "publish/statement/", "publish/implementation/"):
+        assert client.post(url(project, path), {}).status_code == 403, path
+    assert client.post(url(project, "updates/"), {}).status_code == 400
+    dispatcher = login(world.dispatcher)
+    for path in ("statements/", "updates/", "publish/statement/", "publish/implementation/"):
+        assert dispatcher.post(url(project, path), {}).status_code == 400, path
+    assert dispatcher.get(url(project, "updates/")).status_code == 405
