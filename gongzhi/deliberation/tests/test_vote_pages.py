@@ -8,7 +8,15 @@ import pytest
 from django.urls import reverse
 
 from gongzhi.deliberation import results, services
-from gongzhi.deliberation.models import Decision, Objection, PaperEntry, Participation, Publication, Result, Vote
+from gongzhi.deliberation.models import (
+    Decision,
+    Objection,
+    PaperEntry,
+    Participation,
+    Publication,
+    Result,
+    Vote,
+)
 from gongzhi.orgs import services as org_services
 
 pytestmark = pytest.mark.django_db
@@ -264,7 +272,8 @@ def test_open_close_publish_through_the_pages(world, roll, login):
     assert decision.status == "published"
     resident_page = text(login(world.resident).get(url("decision", decision.pk)))
     assert 'id="result-1"' in resident_page and url("publication", publication.pk) in resident_page
-    twice = login(world.dispatcher).post(url("decision_publish", decision.pk), {"publish-channel": "x", "publish-days": "7"})
+    twice = login(world.dispatcher).post(url("decision_publish", decision.pk),
+                                         {"publish-channel": "x", "publish-days": "7"})
     assert twice.status_code == 409
 
 
