@@ -261,3 +261,39 @@ def test_permission_comes_before_the_form(world, login):
     for path in ("statements/", "updates/", "publish/statement/", "publish/implementation/"):
         assert dispatcher.post(url(project, path), {}).status_code == 400, path
     assert dispatcher.get(url(project, "updates/")).status_code == 405
+
+
+#: What each actor gets (the lines of /tmp/perm-pending/projects.txt for the permission matrix).
+ACTORS = ("resident", "worker", "dispatcher", "handler", "outsider", "admin")
+MATRIX = [
+    ("GET", "/deliberation/projects/new/", "403 403 200 403 403 200"),
+    ("POST", "/deliberation/projects/new/", "403 403 400 403 403 400"),
+    ("GET", "{p}", "404 404 200 200 404 200"),
+    ("GET", "{p}statements/", "405 405 405 405 405 405"),
+    ("POST", "{p}statements/", "404 404 409 403 404 409"),
+    ("GET", "{p}statements.xlsx", "404 404 200 200 404 200"),
+    ("POST", "{p}updates/", "404 404 400 400 404 400"),
+    ("GET", "{p}photos/{photo}/", "404 404 200 200 404 200"),
+    ("POST", "{p}publish/statement/", "404 404 400 403 404 400"),
+    ("POST", "{p}publish/implementation/", "404 404 400 403 404 400"),
+]
+
+
+def test_the_permission_matrix_lines(world, client, media):
+    roll = make_roll(world.community_a, [("1-101", "1栋", "80")])
+    project = new_project(world, total_cost="100.00", policy_funds="0", committee_funds="0", owners_share="100.00",
+                          split="area")
+    projects.compute_statements(project, actor=world.dispatcher, roll=roll)
+    update = projects.add_update(project, actor=world.dispatcher, note="进场", progress=0,
+                                 photos=[SimpleUploadedFile("a.jpg", jpeg_with_gps())])
+    values = {"p": url(project), "photo": update.photos.get().pk}
+    for method, path, expected in MATRIX:
+        path = path.format(**values)
+        for who, status in zip(ACTORS, expected.split(), strict=True):
+            client.force_login(getattr(world, who))
+            response = client.get(path) if method == "GET" else client.post(path, {})
+            assert response.status_code == int(status), (method, path, who)
+        client.logout()
+        response = client.get(path) if method == "GET" else client.post(path, {})
+        assert response.status_code == 302 and "login" in response["Location"]
+    assert project.updates.count() == 1 and ShareStatement.objects.count() == 1
