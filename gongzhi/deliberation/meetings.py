@@ -257,9 +257,11 @@ def remind_due(now: datetime.datetime | None = None, limit: int = 200) -> Told:
     soon = (MeetingSeries.objects.filter(is_active=True, next_due__gte=today,
                                          next_due__lte=today + datetime.timedelta(days=MAX_REMIND_DAYS))
             .exclude(reminded_for=F("next_due")).order_by("next_due", "pk").values_list("pk", "next_due", "remind_days"))
-    for pk, due, days in soon[:limit]:
+    for pk, due, days in list(soon):
+        if told.reminded >= limit:
+            break
         if due - datetime.timedelta(days=days) > today:
-            continue
+            continue  # not yet: this series is reminded fewer days ahead
         with transaction.atomic():
             if MeetingSeries.objects.filter(pk=pk, is_active=True, next_due=due).exclude(
                     reminded_for=due).update(reminded_for=due) != 1:

@@ -306,7 +306,6 @@ def series(request, pk):
         "series": item, "overdue": meetings.is_overdue(item), "manages": queries.can_manage(request.user, item.area),
         "meetings": item.meetings.order_by("-held_at")[:SHOWN],
         "quorum_text": rules.describe(item.quorum) if item.quorum else "",
-        "recipients": meetings.recipients(item),
     })
 
 
