@@ -30,6 +30,7 @@ Every write leaves an audit row (``deliberation.create_roll|import_roll|delete_r
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
 from collections.abc import Iterable
@@ -322,6 +323,9 @@ def _check(rows: list[RawRow], kind: str, report: RollImportReport) -> dict[str,
     for row in rows:
         before = len(report.errors)
         v = {c: _text(value) for c, value in row.values.items()}
+        for column in ("code", "building"):
+            if isinstance(row.values.get(column), datetime.date | datetime.time):
+                error(row, column, _("被 Excel 识别成了日期，请把该列设为文本格式后重新填写"))
         for column in ("code", "name", "building", "owner_key", "proxy"):
             if len(v.get(column, "")) > TEXT_MAX:
                 error(row, column, _("不能超过 %(n)d 个字符") % {"n": TEXT_MAX})

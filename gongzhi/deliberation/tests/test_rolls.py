@@ -5,6 +5,7 @@ ids, a roll with an open decision can't be replaced, members are linked to accou
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
@@ -157,6 +158,11 @@ def test_each_bad_row_is_reported_and_nothing_is_written(world, row, column):
     assert error.sheet == "名册" and "名册" in str(error) and "第 6 行" in str(error)
     assert "未写入任何数据" in report.summary()
     assert not VoterRoll.objects.exists() and not Unit.objects.exists() and not Member.objects.exists()
+
+
+def test_a_unit_code_excel_turned_into_a_date(world):
+    report = run(world, xlsx([["1", datetime.datetime(2026, 1, 1), "80", "甲乙"]]))
+    assert errors_of(report) == {(2, "房号")} and "日期" in report.errors[0].message
 
 
 def test_an_owners_roll_needs_each_units_area(world):
