@@ -5,6 +5,7 @@ from django.urls import path
 from . import project_views
 
 urlpatterns: list = [
+    path("projects/statements/mine/", project_views.my_statements, name="project_my_statements"),
     path("projects/new/", project_views.project_create, name="project_create"),
     path("projects/<int:pk>/", project_views.project_detail, name="project"),
     path("projects/<int:pk>/statements/", project_views.project_compute, name="project_compute"),

@@ -315,3 +315,11 @@ def project_photo(request, pk, photo_id):
     photo = queries.one_or_404(ProjectPhoto.objects.filter(update__project=project), photo_id)
     return photo_response(photo.image)
 
+
+
+@login_required
+@require_GET
+def my_statements(request):
+    """我家的分摊: the user's household statements (as a member of a roll), whatever their role."""
+    rows = list(projects.my_statements(request.user)[:200])
+    return render(request, "deliberation/statement_mine.html", {"rows": rows})

@@ -266,6 +266,7 @@ def test_permission_comes_before_the_form(world, login):
 #: What each actor gets (the lines of /tmp/perm-pending/projects.txt for the permission matrix).
 ACTORS = ("resident", "worker", "dispatcher", "handler", "outsider", "admin")
 MATRIX = [
+    ("GET", "/deliberation/projects/statements/mine/", "200 200 200 200 200 200"),
     ("GET", "/deliberation/projects/new/", "403 403 200 403 403 200"),
     ("POST", "/deliberation/projects/new/", "403 403 400 403 403 400"),
     ("GET", "{p}", "404 404 200 200 404 200"),
@@ -297,3 +298,16 @@ def test_the_permission_matrix_lines(world, client, media):
         response = client.get(path) if method == "GET" else client.post(path, {})
         assert response.status_code == 302 and "login" in response["Location"]
     assert project.updates.count() == 1 and ShareStatement.objects.count() == 1
+
+
+def test_a_household_sees_its_own_statement_only(world, login, roll):
+    from gongzhi.deliberation.models import Member
+
+    Member.objects.create(roll=roll, unit=roll.units.get(code="1-101"), name="业主甲", user=world.resident)
+    project = new_project(world, decision=make_decision(world, roll))
+    projects.compute_statements(project, actor=world.dispatcher)
+    page = text(login(world.resident).get("/deliberation/projects/statements/mine/"))
+    assert "东一花园屋面防水" in page and "1-101 应分摊（元）" in page and "333.34" in page
+    assert "1-102" not in page and "333.33" not in page
+    assert "暂无需要您家分摊的项目" in text(login(world.outsider).get("/deliberation/projects/statements/mine/"))
+    assert login(world.resident).get(url(project)).status_code == 404  # the staff page stays closed
