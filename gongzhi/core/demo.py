@@ -28,6 +28,7 @@ from gongzhi.areas import services as area_services
 from gongzhi.areas.models import Area, AreaLevel
 from gongzhi.core import audit
 from gongzhi.core.scoping import jurisdiction
+from gongzhi.deliberation.demo import reset_demo_deliberation
 from gongzhi.inspections.demo import reset_demo_joint_inspections
 from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import Department, Membership, Role, Staff, User
@@ -474,6 +475,7 @@ def reset_demo_city(*, stdout: TextIO | None = None) -> bool:
         reset_demo_joint_inspections(area_ids)  # stations, teams, visits, notices of the demo's communities
         reset_demo_premises()
         reset_demo_points(area_ids)
+        reset_demo_deliberation(area_ids)
         Membership.objects.filter(Q(user__in=users) | Q(area__in=area_ids)).delete()
         Staff.objects.filter(Q(user__in=users) | Q(department__in=departments)).delete()
         _say(stdout, f"删除部门 / deleting departments: {departments.count()}")

@@ -3,9 +3,10 @@
 - **Manage** (rolls, decisions, procedures, meetings, projects, publications; close and publish):
   a superuser, a command-center role, or a 领导 / 社区书记 / 网格长 at or above the area.
 - **Enter ballots** (paper and door-to-door, double entry): managers and anyone whose jurisdiction
-  covers the area (grid workers, building heads … who go door to door).
+  covers the area or lies inside it (grid workers, building heads … who go door to door).
 - **See** the staff side (rolls, every decision, procedures, meetings, projects): anyone whose
-  jurisdiction covers the area. A voter roll holds names and phone numbers: nobody else sees it.
+  jurisdiction covers the area; a decision also to staff working inside its area (they enter
+  door-to-door ballots). A voter roll holds names and phone numbers: nobody else sees it.
 - **Residents** see the decisions they are an elector of (and vote there), and the publications of
   those decisions; the publications of procedures and projects of an area are public.
 
@@ -37,7 +38,12 @@ def can_manage(user, area) -> bool:
 
 
 def can_enter_ballots(user, area) -> bool:
-    return user is None or can_manage(user, area) or jurisdiction(user).covers_path(area.path)
+    """Managers, and whoever works in, above or inside the area: a grid worker of one of the
+    community's grids goes door to door for the community's vote."""
+    if user is None or can_manage(user, area):
+        return True
+    scope = jurisdiction(user)
+    return scope.covers_path(area.path) or any(p.startswith(area.path) for p in scope.paths)
 
 
 def manager_paths(user) -> tuple[str, ...] | None:
@@ -98,8 +104,11 @@ def visible_decisions(user):
     q = _staff_q(user)
     if q is None:
         return qs
+    # Staff working inside the decision's area (a grid worker of the community) see it: they
+    # enter the door-to-door ballots (``can_enter_ballots``).
+    inside = Q(area_id__in=jurisdiction(user).ancestor_ids)
     as_elector = Q(electors__user=user) & ~Q(status=Decision.Status.DRAFT)
-    return qs.filter(q | as_elector).distinct()
+    return qs.filter(q | inside | as_elector).distinct()
 
 
 def visible_procedures(user):

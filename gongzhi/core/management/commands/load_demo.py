@@ -65,6 +65,9 @@ class Command(BaseCommand):
         from gongzhi.points.demo import build_demo_points
 
         build_demo_points(stdout=self.stdout)  # 喜邻: activities, a partner merchant (docs/points.md)
+        from gongzhi.deliberation.demo import build_demo_deliberation
+
+        build_demo_deliberation(stdout=self.stdout)  # 共商共决: a roll, votes, a project (docs/deliberation.md)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:
