@@ -14,118 +14,111 @@ whose ``building`` is in the list count. A decision without Electorate rows has 
 Votes carry their weights and building (a secret decision's votes name no elector), so the votes
 are summed on their own rows; participations are joined to their elector for its weights.
 
-Three aggregate queries whatever the size (and two tiny ones: the electorates, the question ids):
-one over the electors, one over the participations (joined to electors), one over the votes grouped
-by question — each a conditional aggregation
-(``SUM(CASE WHEN building IN (…) THEN persons END)`` per electorate and measure).
+Three aggregate queries whatever the size (and two tiny ones: the electorates, the question ids),
+each grouped by building — the electors (``GROUP BY building``), the participations joined to their
+electors (``GROUP BY building, voted, attended``), the votes (``GROUP BY question, building,
+choice``) — with the four weights summed per group. The groups (a few hundred at most: buildings ×
+choices) are folded into the electorates here, in exact Decimal arithmetic. This is 3–5 times faster
+on PostgreSQL than one conditional aggregate per electorate and measure
+(``SUM(CASE WHEN building IN (…) THEN persons END)`` × 24 columns), measured by
+``bench/deliberation.py``: every row is summed once, whatever the number of electorates.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 
 from .models import Elector, Participation, Vote
 
 MEASURES = {"persons": "persons", "households": "households", "area": "floor_area",
             "representatives": "representatives"}
 CHOICES = ("for", "against", "abstain")
+GROUPS = ("electorate", "participants", "attendees", *CHOICES)
 ALL = "all"
-SUM_AREA = DecimalField(max_digits=20, decimal_places=2)
+CENT = Decimal("0.01")
 
 
 def electorates(decision) -> list[tuple[str, str, list[str]]]:
     """(key, name, buildings) of the decision's electorates; the whole roll when it has none."""
-    rows = [(e.key, e.name, list(e.buildings or [])) for e in decision.electorates.order_by("pk")]
+    rows = [(e.key, e.name, [str(b) for b in (e.buildings or [])]) for e in decision.electorates.order_by("pk")]
     return rows or [(ALL, "", [])]
 
 
-def _sum(field: str, measure: str, condition: Q | None):
-    output = SUM_AREA if measure == "area" else IntegerField()
-    zero = Value(Decimal("0.00"), output_field=SUM_AREA) if measure == "area" else Value(0)
-    expression = F(field) if condition is None else Case(When(condition, then=F(field)), output_field=output)
-    return Coalesce(Sum(expression, output_field=output), zero, output_field=output)
+def _sums(prefix: str = "") -> dict:
+    """``SUM`` of each weight, named ``w_<measure>`` (a name no model field has)."""
+    return {f"w_{m}": Sum(prefix + column) for m, column in MEASURES.items()}
 
 
-def _in_electorate(buildings: list[str], building_field: str) -> Q | None:
-    return Q(**{f"{building_field}__in": buildings}) if buildings else None
+def _zeros() -> dict:
+    return {"persons": 0, "households": 0, "area": Decimal("0.00"), "representatives": 0}
 
 
-def _and(a: Q | None, b: Q | None) -> Q | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a & b
+def _add(into: dict, row: dict) -> None:
+    for m in MEASURES:
+        value = row[f"w_{m}"]
+        if value is not None:
+            into[m] += Decimal(value) if m == "area" else int(value)
 
 
-def _value(measure: str, value) -> int | str:
-    if measure == "area":
-        return format(Decimal(value or 0).quantize(Decimal("0.01")), "f")
-    return int(value or 0)
+def _finish(groups: dict) -> dict:
+    return {g: {m: (format(Decimal(v).quantize(CENT), "f") if m == "area" else v) for m, v in w.items()}
+            for g, w in groups.items()}
 
 
-def _aggregates(groups: dict[str, Q | None], scopes, weight_prefix: str, building_field: str) -> dict:
-    """Aggregate expressions named ``<group>__<electorate>__<measure>``."""
-    out = {}
-    for key, _name, buildings in scopes:
-        where = _in_electorate(buildings, building_field)
-        for group, condition in groups.items():
-            for measure, column in MEASURES.items():
-                out[f"{group}__{key}__{measure}"] = _sum(weight_prefix + column, measure, _and(condition, where))
-    return out
+def _scopes_of(building: str, scopes) -> list[str]:
+    """The electorates a building belongs to (a whole-roll electorate takes every building)."""
+    return [key for key, _name, buildings in scopes if not buildings or building in buildings]
 
 
-def _unpack(row: dict, groups, scopes, into: dict) -> None:
-    for key, _name, _buildings in scopes:
-        for group in groups:
-            into.setdefault(key, {})[group] = {m: _value(m, row[f"{group}__{key}__{m}"]) for m in MEASURES}
+def _raw(decision, scopes, with_votes: bool = True) -> tuple[dict, dict]:
+    """Summed weights as Decimals and ints: (per electorate, per question and electorate).
+
+    Each query groups by building (and by voted/attended, or by question and choice) — at most a few
+    hundred groups — and the groups are folded into the electorates here."""
+    base = {key: {g: _zeros() for g in ("electorate", "participants", "attendees")} for key, _n, _b in scopes}
+    for row in Elector.objects.filter(decision=decision).order_by().values("building").annotate(**_sums()):
+        for key in _scopes_of(row["building"], scopes):
+            _add(base[key]["electorate"], row)
+    rows = (Participation.objects.filter(decision=decision).order_by()
+            .values("elector__building", "voted", "attended").annotate(**_sums("elector__")))
+    for row in rows:
+        for key in _scopes_of(row["elector__building"], scopes):
+            if row["voted"]:
+                _add(base[key]["participants"], row)
+            if row["attended"]:
+                _add(base[key]["attendees"], row)
+    if not with_votes:
+        return base, {}
+    question_ids = list(decision.questions.order_by().values_list("pk", flat=True))
+    votes = {qid: {key: {c: _zeros() for c in CHOICES} for key, _n, _b in scopes} for qid in question_ids}
+    if question_ids:
+        rows = (Vote.objects.filter(question_id__in=question_ids).order_by()
+                .values("question_id", "building", "choice").annotate(**_sums()))
+        for row in rows:
+            if row["choice"] not in CHOICES:
+                continue
+            for key in _scopes_of(row["building"], scopes):
+                _add(votes[row["question_id"]][key][row["choice"]], row)
+    return base, votes
 
 
 def electorate_figures(decision, scopes=None) -> dict:
     """The question-independent part: ``{key: {"electorate": …, "participants": …, "attendees": …}}``."""
     scopes = scopes or electorates(decision)
-    result: dict = {}
-    electors = Elector.objects.filter(decision=decision).aggregate(
-        **_aggregates({"electorate": None}, scopes, "", "building"))
-    _unpack(electors, ["electorate"], scopes, result)
-    taking_part = {"participants": Q(voted=True), "attendees": Q(attended=True)}
-    participations = Participation.objects.filter(decision=decision).aggregate(
-        **_aggregates(taking_part, scopes, "elector__", "elector__building"))
-    _unpack(participations, taking_part, scopes, result)
-    return result
-
-
-def vote_figures(decision, scopes=None) -> dict:
-    """``{question_id: {key: {"for": …, "against": …, "abstain": …}}}`` for every question of the decision
-    (a question nobody voted on has zeros)."""
-    scopes = scopes or electorates(decision)
-    choices = {c: Q(choice=c) for c in CHOICES}
-    rows = (Vote.objects.filter(question__decision=decision).order_by().values("question_id")
-            .annotate(**_aggregates(choices, scopes, "", "building")))
-    result = {qid: {} for qid in decision.questions.values_list("pk", flat=True)}
-    for row in rows:
-        _unpack(row, CHOICES, scopes, result.setdefault(row["question_id"], {}))
-    zeros = {m: _value(m, 0) for m in MEASURES}
-    for per_question in result.values():
-        for key, _name, _buildings in scopes:
-            for choice in CHOICES:
-                per_question.setdefault(key, {}).setdefault(choice, dict(zeros))
-    return result
+    base, _votes = _raw(decision, scopes, with_votes=False)
+    return {key: _finish(groups) for key, groups in base.items()}
 
 
 def figures(decision) -> dict:
-    """Every question's figures (see the module's docstring): three aggregate queries."""
+    """Every question's figures (see the module's docstring)."""
     scopes = electorates(decision)
-    base = electorate_figures(decision, scopes)
-    votes = vote_figures(decision, scopes)
-    out = {}
-    for qid, per_question in votes.items():
-        out[qid] = {key: {**{g: dict(v) for g, v in base[key].items()}, **per_question[key]}
-                    for key, _name, _buildings in scopes}
-    return out
+    base, votes = _raw(decision, scopes)
+    finished = {key: _finish(groups) for key, groups in base.items()}
+    return {qid: {key: {**{g: dict(v) for g, v in finished[key].items()}, **_finish(per_key[key])}
+                  for key, _n, _b in scopes}
+            for qid, per_key in votes.items()}
 
 
 def names(decision) -> dict[str, str]:
