@@ -156,8 +156,7 @@ class PublicationFilter(Schema):
 
 class BallotIn(Schema):
     choices: dict[str, str] = Field(
-        ..., description="{表决事项序号: for|against|abstain}，每个事项都要选择",
-        examples=[{"1": "for", "2": "against"}])
+        ..., description='{表决事项序号: for|against|abstain}，每个事项都要选择，如 {"1": "for", "2": "against"}')
 
 
 class BallotOut(Schema):
