@@ -255,9 +255,8 @@ def test_double_entry_match_records_the_ballot(world, roll):
         services.enter_paper(decision, actor=world.admin, elector=target, choices={1: "for", 2: "for"})
 
 
-def test_a_grid_worker_enters_ballots_of_their_grid(world):
-    grid_roll = make_roll(world.grid_a1, name="东一网格名册")
-    decision = make(world, grid_roll, area=world.grid_a1)
+def test_a_grid_worker_enters_ballots_of_their_community(world, roll):
+    decision = make(world, roll)
     target = elector(decision, "2-201")
     services.enter_paper(decision, actor=world.worker, elector=target, choices={1: "for", 2: "for"}, channel="door")
     entry = services.enter_paper(decision, actor=world.dispatcher, elector=target, choices={1: "for", 2: "for"},
@@ -321,7 +320,7 @@ def test_online_and_paper_exclude_each_other(world, roll):
 def test_paper_entry_permissions_and_input(world, roll):
     decision = make(world, roll)
     target = elector(decision, "2-201")
-    for who in ("resident", "outsider", "worker"):  # the worker's grid lies below the community
+    for who in ("resident", "outsider"):  # the worker's grid lies inside the community: may (door to door)
         with pytest.raises(PermissionDenied):
             services.enter_paper(decision, actor=getattr(world, who), elector=target, choices={1: "for", 2: "for"})
     with pytest.raises(ValidationError) as caught:
@@ -387,3 +386,26 @@ def test_publish_needs_a_closed_decision(world, roll):
     decision = make(world, roll)
     with pytest.raises(Conflict):
         services.publish_result(decision, actor=world.dispatcher, channel="小区公告栏")
+
+
+def test_publish_result_after_closing(world, roll):
+    from gongzhi.deliberation import publicity, results
+
+    decision = make(world, roll)
+    services.cast_online(decision, actor=world.resident, choices={1: "for", 2: "for"})
+    results.close_decision(decision, actor=world.dispatcher)
+    with pytest.raises(PermissionDenied):
+        services.publish_result(decision, actor=world.handler, channel="小区公告栏")
+    with pytest.raises(ValidationError) as caught:
+        services.publish_result(decision, actor=world.dispatcher, channel=" ")
+    assert "channel" in caught.value.message_dict
+    publication = services.publish_result(decision, actor=world.dispatcher, channel="小区公告栏", days=7)
+    decision.refresh_from_db()
+    assert decision.status == Decision.Status.PUBLISHED
+    assert publication.kind == "result" and publication.decision == decision and publicity.verify(publication)
+    assert "加装充电桩" in publication.content and (publication.ends_on - publication.starts_on).days == 6
+    assert AuditLog.objects.filter(action="deliberation.decision.publish").exists()
+    with pytest.raises(Conflict):
+        services.publish_result(decision, actor=world.dispatcher, channel="小区公告栏")
+    with pytest.raises(Conflict):
+        services.cancel_decision(decision, actor=world.dispatcher)
