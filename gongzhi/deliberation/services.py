@@ -461,7 +461,7 @@ def enter_paper(decision: Decision, *, actor, elector: Elector | None = None, se
         if Participation.objects.filter(decision=decision, elector=elector).exists():
             raise Conflict(_("该选民已经投过票"))
         live = live.filter(elector=elector)
-    live = list(live.select_for_update())
+    live = list(live.order_by("pk").select_for_update(of=("self",)))
     if any(e.status == PaperEntry.Status.MISMATCH for e in live):
         raise Conflict(_("这张选票的两次录入不一致，请管理人员作废后重新录入"))
     if any(e.status == PaperEntry.Status.MATCHED for e in live):
@@ -517,7 +517,7 @@ def void_paper_entries(decision: Decision, target, *, actor, reason: str) -> int
         entries = entries.filter(serial=target.strip(), elector__isnull=True)
     else:
         raise ValidationError({"target": _("请指定要作废的选票")})
-    entries = list(entries.select_for_update())
+    entries = list(entries.order_by("pk").select_for_update(of=("self",)))
     if not entries:
         raise Conflict(_("没有可作废的录入"))
     if any(e.status == PaperEntry.Status.MATCHED for e in entries):

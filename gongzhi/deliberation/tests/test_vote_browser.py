@@ -1,6 +1,6 @@
 """共商共决 on phones (375×740), the acceptance test of issue 10: the dispatcher starts a two-round
 renovation vote (两个2/3, one ballot per household) on 东一花园's six units and opens it; the resident
-(林一凡, unit 1-101) votes online; the dispatcher and the admin type in four paper ballots (double
+(林一凡, unit 1-101) votes online; the dispatcher and the grid worker type in four paper ballots (double
 entry: one disagrees, is flagged, voided and typed again); the dispatcher closes the vote, reads
 the results (4 / 6 households = 2/3: passes under 以上), and publishes them; the resident sees the
 published result and the 公示 with its hash. Pages and database are both checked; no CSP violation,
@@ -99,8 +99,8 @@ def test_two_round_renovation_vote_on_phones(browser, roll, world):
     assert resident.locator("#ballot-form").count() == 0
     assert Participation.objects.get(decision=decision, elector__user=world.resident).channel == "online"
 
-    # Paper ballots, each typed by the dispatcher and again by the admin.
-    clerk = browser_testing.logged_in_page(browser, world.admin.username)
+    # Paper ballots, each typed by the dispatcher and again by the grid worker.
+    clerk = browser_testing.logged_in_page(browser, world.worker.username)  # goes door to door in grid A1
     ballots = [("1-102", "for", "for"), ("1-201", "for", "for"), ("2-101", "for", "for"),
                ("2-102", "against", "against")]
     for unit, q1, q2 in ballots:
@@ -109,11 +109,11 @@ def test_two_round_renovation_vote_on_phones(browser, roll, world):
     assert fits(manager)
     for unit, q1, q2 in ballots[:3]:
         assert enter(clerk, base, decision.pk, unit, q1, q2) == "两次录入一致，选票已计入"
-    # the admin reads 2-102's second answer wrongly: both entries are flagged
+    # the worker reads 2-102's second answer wrongly: both entries are flagged
     assert enter(clerk, base, decision.pk, "2-102", "against", "for").startswith("两次录入不一致")
     manager.goto(f"{base}/deliberation/decisions/{decision.pk}/")
     mismatch = manager.locator("#mismatches .mismatch")
-    assert "2-102" in mismatch.inner_text() and "管理员" in mismatch.inner_text()
+    assert "2-102" in mismatch.inner_text() and "网格员甲" in mismatch.inner_text()
     manager.click("#close-decision")  # refused while a ballot is unsettled
     assert "两次录入不一致" in manager.locator("#errors").inner_text()
     manager.goto(f"{base}/deliberation/decisions/{decision.pk}/")
