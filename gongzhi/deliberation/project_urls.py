@@ -8,6 +8,7 @@ urlpatterns: list = [
     path("projects/statements/mine/", project_views.my_statements, name="project_my_statements"),
     path("projects/new/", project_views.project_create, name="project_create"),
     path("projects/<int:pk>/", project_views.project_detail, name="project"),
+    path("projects/<int:pk>/edit/", project_views.project_edit, name="project_edit"),
     path("projects/<int:pk>/statements/", project_views.project_compute, name="project_compute"),
     path("projects/<int:pk>/statements.xlsx", project_views.project_xlsx, name="project_xlsx"),
     path("projects/<int:pk>/updates/", project_views.project_update, name="project_update"),

@@ -217,6 +217,38 @@ def project_create(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def project_edit(request, pk):
+    user = request.user
+    project = _get(user, pk)
+    _must_manage(user, project)
+    if project.status != Project.Status.PLANNED:
+        messages.warning(request, _("项目已开始实施，不能再修改"))
+        return redirect("deliberation:project", pk=project.pk)
+    initial = {name: getattr(project, name) for name in (
+        "area", "title", "decision", "procedure", "total_cost", "policy_funds", "committee_funds", "owners_share",
+        "split")}
+    initial["buildings"] = "、".join(project.buildings)
+    form = ProjectForm(request.POST or None, user=user, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            had = project.statements.exists()
+            try:
+                project = projects.update_project(project, actor=user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+                status = _status(exc)
+            else:
+                messages.success(request, _("项目已修改"))
+                if had and not project.statements.exists():
+                    messages.warning(request, _("分摊依据已改变，原分摊明细已删除，请重新计算"))
+                return redirect("deliberation:project", pk=project.pk)
+    return render(request, "deliberation/project_form.html", {"form": form, "project": project}, status=status)
+
+
+@login_required
 @require_GET
 def project_detail(request, pk):
     return _page(request, _get(request.user, pk))

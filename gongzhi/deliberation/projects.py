@@ -159,11 +159,9 @@ def _check_procedure(procedure: Procedure, area) -> None:
 # ------------------------------------------------------------------------------------ create
 
 
-@transaction.atomic
-def create_project(*, actor, area, title, total_cost, policy_funds, committee_funds, owners_share, split,
-                   buildings=None, decision: Decision | None = None, procedure: Procedure | None = None) -> Project:
-    """A project with its cost shared three ways; the shares must add up exactly to the total."""
-    _check_manage(actor, area, _("您不能在该区域建立项目"))
+def _validated(*, area, title, total_cost, policy_funds, committee_funds, owners_share, split, buildings,
+               decision, procedure) -> dict:
+    """The checked values of a project (create and edit share them)."""
     title = _text(title, "title", _("项目名称"), 200)
     total = parse_money(total_cost, "total_cost", _("总费用"))
     shares = {
@@ -185,10 +183,53 @@ def create_project(*, actor, area, title, total_cost, policy_funds, committee_fu
     if procedure is not None:
         procedure = Procedure.objects.select_related("area").get(pk=procedure.pk)
         _check_procedure(procedure, area)
-    project = Project.objects.create(
-        area=area, decision=decision, procedure=procedure, title=title, total_cost=total, split=split,
-        buildings=buildings, created_by=actor if getattr(actor, "is_authenticated", False) else None, **shares)
+    return dict(area=area, decision=decision, procedure=procedure, title=title, total_cost=total, split=split,
+                buildings=buildings, **shares)
+
+
+@transaction.atomic
+def create_project(*, actor, area, title, total_cost, policy_funds, committee_funds, owners_share, split,
+                   buildings=None, decision: Decision | None = None, procedure: Procedure | None = None) -> Project:
+    """A project with its cost shared three ways; the shares must add up exactly to the total."""
+    _check_manage(actor, area, _("您不能在该区域建立项目"))
+    values = _validated(area=area, title=title, total_cost=total_cost, policy_funds=policy_funds,
+                        committee_funds=committee_funds, owners_share=owners_share, split=split,
+                        buildings=buildings, decision=decision, procedure=procedure)
+    project = Project.objects.create(created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                                     **values)
     audit.record(actor, "deliberation.create_project", project, after=audit.snapshot(project))
+    return project
+
+
+#: Changing one of these makes the statements stale: they are removed, to be computed again.
+STATEMENT_INPUTS = ("decision_id", "owners_share", "split", "buildings")
+
+
+@transaction.atomic
+def update_project(project: Project, *, actor, area, title, total_cost, policy_funds, committee_funds, owners_share,
+                   split, buildings=None, decision: Decision | None = None,
+                   procedure: Procedure | None = None) -> Project:
+    """Correct a project while it is planned (same checks as ``create_project``). If what the statements
+    depend on changed, they are removed and must be computed again (a published statement stays as it
+    was published; publish the corrected one anew)."""
+    project = Project.objects.select_for_update(of=("self",)).select_related("area").get(pk=project.pk)
+    _check_manage(actor, project.area, _("您不能管理该项目"))
+    _check_manage(actor, area, _("您不能在该区域建立项目"))
+    if project.status != Project.Status.PLANNED:
+        raise Conflict(_("项目已开始实施，不能再修改"))
+    values = _validated(area=area, title=title, total_cost=total_cost, policy_funds=policy_funds,
+                        committee_funds=committee_funds, owners_share=owners_share, split=split,
+                        buildings=buildings, decision=decision, procedure=procedure)
+    before = audit.snapshot(project)
+    for name, value in values.items():
+        setattr(project, name, value)
+    project.save()
+    after = audit.snapshot(project)
+    stale = any(before.get(k) != after.get(k) for k in STATEMENT_INPUTS) or before.get("area_id") != after.get(
+        "area_id")
+    removed = project.statements.all().delete()[0] if stale else 0
+    audit.record(actor, "deliberation.update_project", project, before=before,
+                 after={**after, "statements_removed": removed} if removed else after)
     return project
 
 

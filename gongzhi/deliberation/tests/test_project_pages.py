@@ -270,6 +270,8 @@ MATRIX = [
     ("GET", "/deliberation/projects/new/", "403 403 200 403 403 200"),
     ("POST", "/deliberation/projects/new/", "403 403 400 403 403 400"),
     ("GET", "{p}", "404 404 200 200 404 200"),
+    ("GET", "{p}edit/", "404 404 302 403 404 302"),
+    ("POST", "{p}edit/", "404 404 302 403 404 302"),
     ("GET", "{p}statements/", "405 405 405 405 405 405"),
     ("POST", "{p}statements/", "404 404 409 403 404 409"),
     ("GET", "{p}statements.xlsx", "404 404 200 200 404 200"),
@@ -311,3 +313,19 @@ def test_a_household_sees_its_own_statement_only(world, login, roll):
     assert "1-102" not in page and "333.33" not in page
     assert "暂无需要您家分摊的项目" in text(login(world.outsider).get("/deliberation/projects/statements/mine/"))
     assert login(world.resident).get(url(project)).status_code == 404  # the staff page stays closed
+
+
+def test_edit_page(world, login, roll):
+    project = new_project(world)
+    projects.compute_statements(project, actor=world.dispatcher, roll=roll)
+    client = login(world.dispatcher)
+    page = text(client.get(url(project)))
+    assert 'id="edit-project"' in page
+    form = text(client.get(url(project, "edit/")))
+    assert 'value="1500.00"' in form and "修改项目" in form
+    response = client.post(url(project, "edit/"), form_data(world, total_cost="1000", owners_share="999.99"))
+    assert response.status_code == 400 and "不一致" in text(response)
+    response = client.post(url(project, "edit/"), form_data(world, owners_share="900", policy_funds="100"), follow=True)
+    assert "原分摊明细已删除" in text(response) and not project.statements.exists()
+    assert login(world.handler).get(url(project, "edit/")).status_code == 403
+    assert login(world.outsider).get(url(project, "edit/")).status_code == 404

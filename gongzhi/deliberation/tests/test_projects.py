@@ -375,3 +375,40 @@ def test_publications_need_a_manager_and_valid_input(world, three):
     with pytest.raises(ValidationError):
         projects.publish_statement(project, actor=world.dispatcher, channel="公告栏", days="x")
     assert not Publication.objects.exists()
+
+
+# ------------------------------------------------------------------------------------ edit
+
+
+def edit(world, project, **extra):
+    values = dict(actor=world.dispatcher, area=project.area, title=project.title, total_cost=project.total_cost,
+                  policy_funds=project.policy_funds, committee_funds=project.committee_funds,
+                  owners_share=project.owners_share, split=project.split, buildings=project.buildings,
+                  decision=project.decision, procedure=project.procedure)
+    values.update(extra)
+    return projects.update_project(project, **values)
+
+
+def test_editing_a_title_keeps_the_statements_and_a_share_removes_them(world, three):
+    project = new_project(world)
+    projects.compute_statements(project, actor=world.dispatcher, roll=three)
+    edit(world, project, title="东一花园屋面防水（修订）")
+    assert project.statements.count() == 3
+    with pytest.raises(ValidationError):
+        edit(world, project, owners_share="900.00")  # no longer adds up
+    assert project.statements.count() == 3
+    project = edit(world, project, owners_share="900.00", total_cost="1400.00")
+    assert project.owners_share == D("900.00") and project.statements.count() == 0
+    row = AuditLog.objects.filter(action="deliberation.update_project").order_by("pk").last()
+    assert row.after["statements_removed"] == 3 and row.after["owners_share"] == "900.00"
+
+
+def test_editing_is_for_managers_and_only_while_planned(world, media):
+    project = new_project(world)
+    with pytest.raises(PermissionDenied):
+        edit(world, project, actor=world.worker)
+    with pytest.raises(PermissionDenied):
+        edit(world, project, area=world.community_b)
+    projects.add_update(project, actor=world.dispatcher, note="开工", progress=5)
+    with pytest.raises(Conflict):
+        edit(world, project, title="x")
