@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
 from . import queries
 from .models import Decision
@@ -26,4 +27,5 @@ def index(request):
         "series": queries.visible_series(user)[:SHOWN] if staff else [],
         "projects": queries.visible_projects(user)[:SHOWN] if staff else [],
         "may_start": queries.manageable_areas(user).exists(),
+        "today": timezone.localdate(),
     })
