@@ -86,7 +86,7 @@ def render(r: dict, command: str) -> str:
              ""]
     if not r.get("ok"):
         lines += ["**Errors:**", ""] + [f"- {e}" for e in r.get("errors", [])] + [""]
-    if "tally" in r and "close" in r:
+    if all(k in r for k in ("data", "tally", "close", "checks")):
         d, t, c = r["data"], r["tally"], r["close"]
         lines += [
             f"One open decision: **{d['electors']:,} household electors** in {d['buildings']} buildings "

@@ -29,7 +29,7 @@ REPO = BENCH.parent
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 CASES_START, CASES_END = "<!-- bench:cases:start -->", "<!-- bench:cases:end -->"
-BENCHMARKS = ("lookup", "subtree", "cases", "inspections", "points")
+BENCHMARKS = ("lookup", "subtree", "cases", "inspections", "points", "deliberation")
 INSPECTIONS_START, INSPECTIONS_END = "<!-- bench:inspections:start -->", "<!-- bench:inspections:end -->"
 ONE_CORE = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")}
@@ -432,6 +432,8 @@ def main(argv=None) -> int:
             results["inspections"] = run("inspections.py", "--premises", "5000", "--communities", "5", "--runs", "2")
         if "points" in only:
             results["points"] = run("points.py", "--quick")
+        if "deliberation" in only:
+            results["deliberation"] = run("deliberation.py", "--households", "10000", "--runs", "3")
     else:
         if "lookup" in only:
             results["lookup"] = run("lookup.py", one_core=True)
@@ -447,6 +449,8 @@ def main(argv=None) -> int:
             results["inspections"] = run("inspections.py")  # 2 × 50,000 premises, build_week 5 runs (≈ 5 minutes)
         if "points" in only:
             results["points"] = run("points.py")  # voucher purchases and redemptions, 4 threads (≈ 1 minute)
+        if "deliberation" in only:
+            results["deliberation"] = run("deliberation.py")  # tally of 100,000 households (≈ 4 minutes)
 
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
@@ -468,10 +472,15 @@ def main(argv=None) -> int:
 
         sections.append((points.render(results["points"], results["points"]["command"]), points.START, points.END,
                          points.HEADING))
+    if "deliberation" in results:
+        import deliberation
+
+        sections.append((deliberation.render(results["deliberation"], results["deliberation"]["command"]),
+                         deliberation.START, deliberation.END, deliberation.HEADING))
     for section, *_markers in sections:
         print("\n" + section)
 
-    parts = [results[k] for k in ("lookup", "lookup_dense", "subtree", "cases", "inspections", "points")
+    parts = [results[k] for k in ("lookup", "lookup_dense", "subtree", "cases", "inspections", "points", "deliberation")
              if k in results]
     could_not_run = any(r.get("skipped") or r.get("exit_code") == 2 for r in parts)
     wrong = any(not r.get("ok") and not r.get("skipped") for r in parts)
