@@ -511,7 +511,7 @@ def _write(plans: dict[str, UnitPlan], users: dict[str, Any], *, actor, area, na
         area_m2 = plan.floor_area or Decimal("0.00")
         unit = existing.get(code)
         if unit is None:
-            new.append(Unit(roll=roll, code=code, building=plan.building, floor_area=area_m2))
+            new.append(Unit(roll_id=roll.pk, code=code, building=plan.building, floor_area=area_m2))
         elif (unit.building, unit.floor_area) != (plan.building, area_m2):
             unit.building, unit.floor_area = plan.building, area_m2
             changed.append(unit)
@@ -519,8 +519,8 @@ def _write(plans: dict[str, UnitPlan], users: dict[str, Any], *, actor, area, na
     Unit.objects.bulk_create(new, batch_size=1000)
     ids = dict(Unit.objects.filter(roll=roll).values_list("code", "pk"))
     Member.objects.bulk_create((
-        Member(roll=roll, unit_id=ids[code], name=m.name, phone=m.phone, owner_key=m.owner_key,
-               user=users.get(m.phone) if m.phone else None, is_adult=m.is_adult, is_head=m.is_head,
+        Member(roll_id=roll.pk, unit_id=ids[code], name=m.name, phone=m.phone, owner_key=m.owner_key,
+               user_id=users[m.phone].pk if m.phone in users else None, is_adult=m.is_adult, is_head=m.is_head,
                is_representative=m.is_representative, proxy_name=m.proxy_name)
         for code, plan in plans.items() for m in plan.members), batch_size=1000)
     after = audit.snapshot(roll, ["name", "kind"]) | _roll_counts(roll)
