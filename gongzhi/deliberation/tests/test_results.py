@@ -142,3 +142,25 @@ def test_result_text_is_deterministic_and_complete(world):
     assert "同意：4 人，4 户，面积 400.00 ㎡" in text
     assert "4 / 6 = 66.67%" in text
     assert text.count("结果：通过") == 2
+
+
+def test_requires_cycle_or_foreign_question_fails(world):
+    decision = make_decision(world.community_a, questions=[("一", presets.cond("for", "persons", "electorate", ">=",
+                                                                               "1/2"), None),
+                                                            ("二", presets.cond("for", "persons", "electorate", ">=",
+                                                                               "1/2"), 1)])
+    q1, q2 = decision.questions.order_by("position")
+    q1.requires = q2  # a cycle, as no form would allow
+    q1.save()
+    ballot(decision, elector(decision, "a"), {1: "for", 2: "for"})
+    first, second = results.close_decision(decision, actor=world.dispatcher)
+    assert not first.passed and not second.passed
+    other = two_rounds(world)
+    lonely = make_decision(world.community_a, questions=[("三", presets.cond("for", "persons", "electorate", ">=",
+                                                                             "1/2"), None)])
+    (q,) = lonely.questions.all()
+    q.requires = other.questions.get(position=1)
+    q.save()
+    ballot(lonely, elector(lonely, "b"), {1: "for"})
+    (result,) = results.close_decision(lonely, actor=world.dispatcher)
+    assert not result.passed and "无效的前提事项" in result.explanation[-1]["text"]

@@ -103,3 +103,53 @@ def test_empty_decision(world):
     assert figures == {"all": {g: zero() for g in ("electorate", "participants", "attendees", "for", "against",
                                                    "abstain")}}
     assert tally.figures(make_decision(world.community_a, questions=[])) == {}
+
+
+def test_random_rolls_match_python_sums(world):
+    """Random weights, buildings (some blank), participation and choices: every figure equals a sum
+    done here in Python over the rows, for overlapping electorates."""
+    import random
+    from decimal import Decimal
+
+    rng = random.Random(7)
+    scopes = [("all", "全小区", []), ("b1", "1号楼", ["1"]), ("b12", "1、2号楼", ["1", "2"]), ("nobody", "9号楼", ["9"])]
+    decision = make_decision(world.community_a, electorates=scopes,
+                             questions=[("一", RULE, None), ("二", RULE, None), ("三", RULE, None)])
+    questions = list(decision.questions.order_by("position"))
+    expected = {q.pk: {k: {g: {"persons": 0, "households": 0, "area": Decimal(0), "representatives": 0}
+                           for g in ("electorate", "participants", "attendees", "for", "against", "abstain")}
+                       for k, _n, _b in scopes} for q in questions}
+
+    def add(key_filter, building, group, who):
+        for qid in ([key_filter] if key_filter else expected):
+            for key, _name, buildings in scopes:
+                if not buildings or building in buildings:
+                    target = expected[qid][key][group]
+                    target["persons"] += who.persons
+                    target["households"] += who.households
+                    target["area"] += who.floor_area
+                    target["representatives"] += who.representatives
+
+    for i in range(60):
+        who = elector(decision, f"r{i}", building=rng.choice(["1", "2", "3", ""]), persons=rng.randint(0, 4),
+                      households=rng.randint(0, 2), area=f"{rng.randint(0, 20000) / 100:.2f}",
+                      representatives=rng.randint(0, 1))
+        add(None, who.building, "electorate", who)
+        voted, attended = rng.random() < 0.7, rng.random() < 0.3
+        if voted or attended:
+            take_part(decision, who, voted=voted, attended=attended)
+            if voted:
+                add(None, who.building, "participants", who)
+            if attended:
+                add(None, who.building, "attendees", who)
+        if voted:
+            for q in questions:
+                if rng.random() < 0.9:  # a ballot may leave a question blank
+                    choice = rng.choice(["for", "against", "abstain"])
+                    vote(q, who, choice, secret=rng.random() < 0.5)
+                    add(q.pk, who.building, choice, who)
+    for per_q in expected.values():
+        for per_key in per_q.values():
+            for weights in per_key.values():
+                weights["area"] = f"{weights['area']:.2f}"
+    assert tally.figures(decision) == expected
