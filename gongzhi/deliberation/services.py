@@ -83,7 +83,7 @@ def _text(value, field: str, label: str, max_length: int, required: bool = True)
 
 
 def _locked(decision: Decision) -> Decision:
-    return Decision.objects.select_for_update().select_related("area", "roll").get(pk=decision.pk)
+    return Decision.objects.select_for_update(of=("self",)).select_related("area", "roll").get(pk=decision.pk)
 
 
 # ------------------------------------------------------------------------------------ creating

@@ -409,3 +409,67 @@ def test_publish_result_after_closing(world, roll):
         services.publish_result(decision, actor=world.dispatcher, channel="小区公告栏")
     with pytest.raises(Conflict):
         services.cancel_decision(decision, actor=world.dispatcher)
+
+
+# ------------------------------------------------------------------------------------ races (PostgreSQL)
+
+
+def _parallel(fns):
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(fns))
+    results: list = [None] * len(fns)
+
+    def run(i):
+        try:
+            barrier.wait()
+            try:
+                results[i] = ("ok", fns[i]())
+            except Exception as exc:  # noqa: BLE001 - the test inspects what each attempt got
+                results[i] = ("error", exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+transactional = pytest.mark.django_db(transaction=True)
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
+                                   reason="needs PostgreSQL's concurrent connections")
+
+
+@pytest.mark.parametrize("secret", [False, True])
+@transactional
+@on_postgresql
+def test_parallel_online_ballots_count_once(world, roll, secret):
+    decision = make(world, roll, secret=secret)
+    results = _parallel([lambda: services.cast_online(Decision.objects.get(pk=decision.pk), actor=world.resident,
+                                                      choices={1: "for", 2: "for"})] * 8)
+    assert [r[0] for r in results].count("ok") == 1
+    assert all(isinstance(r[1], Conflict) for r in results if r[0] == "error")
+    assert Participation.objects.filter(decision=decision).count() == 1
+    assert Vote.objects.filter(question__decision=decision).count() == 2
+
+
+@transactional
+@on_postgresql
+def test_parallel_paper_entries_record_one_ballot(world, roll):
+    decision = make(world, roll)
+    target = elector(decision, "2-201")
+
+    def entry(clerk):
+        return lambda: services.enter_paper(Decision.objects.get(pk=decision.pk), actor=clerk, elector=target,
+                                            choices={1: "for", 2: "against"}).status
+
+    results = _parallel([entry(world.dispatcher), entry(world.admin)] * 4)
+    assert sorted(r[1] for r in results if r[0] == "ok") == ["matched", "pending"]
+    assert all(isinstance(r[1], Conflict) for r in results if r[0] == "error")
+    assert Participation.objects.filter(elector=target).count() == 1
+    assert Vote.objects.filter(elector=target).count() == 2
