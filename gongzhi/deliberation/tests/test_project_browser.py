@@ -87,6 +87,8 @@ def test_a_project_from_creation_to_its_publications(browser, scene):
     page.wait_for_url("**#progress")
     assert page.locator("#project-status").inner_text() == "已完成"
     assert page.locator("#timeline img").count() == 1
+    page.locator("#timeline img").scroll_into_view_if_needed()  # loading="lazy"
+    page.wait_for_function("document.querySelector('#timeline img').naturalWidth > 0")
     assert page.evaluate("document.querySelector('#timeline img').naturalWidth") == 64
     page.click("#implementation-publish-form button[type=submit]")
     page.wait_for_url("**#publications")
