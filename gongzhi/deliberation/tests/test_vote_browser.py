@@ -107,6 +107,7 @@ def test_two_round_renovation_vote_on_phones(browser, roll, world):
         assert enter(manager, base, decision.pk, unit, q1, q2) == "已录入，等待另一位工作人员复核录入"
     assert "待另一人复核" in manager.locator("#pending").inner_text()
     assert fits(manager)
+    manager.screenshot(path=os.path.join(SHOTS, "deliberation-paper-375.png"), full_page=True)
     for unit, q1, q2 in ballots[:3]:
         assert enter(clerk, base, decision.pk, unit, q1, q2) == "两次录入一致，选票已计入"
     # the worker reads 2-102's second answer wrongly: both entries are flagged
