@@ -136,8 +136,9 @@ def visible_publications(user):
     q = _staff_q(user)
     if q is None:
         return qs
+    inside = Q(area_id__in=jurisdiction(user).ancestor_ids)  # as for decisions
     public = Q(procedure__isnull=False) | Q(project__isnull=False) | Q(decision__electors__user=user)
-    return qs.filter(q | public).distinct()
+    return qs.filter(q | inside | public).distinct()
 
 
 def one_or_404(queryset, pk):

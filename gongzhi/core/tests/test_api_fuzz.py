@@ -77,7 +77,10 @@ def real(world):
     from gongzhi.inspections.tests.fuzz_objects import visit_in_street_a
 
     visit = visit_in_street_a(world)
+    from gongzhi.deliberation.tests.fuzz_objects import decision_in_street_a
+
     return {
+        **decision_in_street_a(world),
         "raw_token": raw,
         "number": case.number, "master_number": other.number,
         "area_id": world.grid_a1.pk, "parent_id": world.community_a.pk, "under": world.street_a.pk,
