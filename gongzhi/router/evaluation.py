@@ -10,10 +10,14 @@ is doing). With ``baseline=True`` the plain baseline (TF-IDF over jieba words + 
 The label column of an evaluation file holds names (a department's, a category's), so the router is
 given them as its labels' names (``TextRouter.fit(..., names=...)``, the label-name feature), as the
 deployment gives it its departments' and categories' names; ``label_names=False`` leaves them out.
+With a category directory (``read_directory``: a label and its phrases — subcategory names, synonyms,
+keywords — per row), each label's name is the list of its value and its directory phrases: the
+figures are then "with the directory's phrases", as a deployment whose directory holds them.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 
@@ -21,7 +25,7 @@ import numpy as np
 
 from .textmodel import TextRouter
 
-__all__ = ["BaselineRouter", "EvaluationError", "evaluate", "filter_min_class_size"]
+__all__ = ["BaselineRouter", "EvaluationError", "evaluate", "filter_min_class_size", "read_directory"]
 
 LATENCY_SAMPLE = 300  # held-out texts per fold timed one at a time
 
@@ -99,9 +103,11 @@ def _report(y_true: list[str], ranked: list[list[str]], classes: list[str], trai
 
 
 def evaluate(texts: list[str], labels: list[str], *, folds: int = 5, seed: int = 0, min_class_size: int = 1,
-             model_factory=TextRouter, baseline: bool = False, label_names: bool = True) -> dict:
-    """Stratified ``folds``-fold cross-validation; see the module docstring. Raises EvaluationError
-    when the data cannot be split as asked."""
+             model_factory=TextRouter, baseline: bool = False, label_names: bool = True,
+             directory: dict[str, list[str]] | None = None) -> dict:
+    """Stratified ``folds``-fold cross-validation; see the module docstring. ``directory``: label →
+    its phrases (``read_directory``), added to the label's name. Raises EvaluationError when the data
+    cannot be split as asked."""
     from sklearn.model_selection import StratifiedKFold
 
     if len(texts) != len(labels):
@@ -128,6 +134,9 @@ def evaluate(texts: list[str], labels: list[str], *, folds: int = 5, seed: int =
     models = [("router", model_factory)] + ([("baseline", BaselineRouter)] if baseline else [])
     result = {"examples": len(texts), "classes": len(classes), "folds": folds, "seed": seed,
               "min_class_size": min_class_size, "label_names": label_names}
+    if directory and label_names:
+        result["directory"] = {"labels": sum(1 for c in classes if directory.get(c)),
+                               "phrases": sum(len(directory.get(c) or []) for c in classes)}
     for name, factory in models:
         ranked: list[list[str]] = [[] for _ in texts]
         train_s: list[float] = []
@@ -136,7 +145,8 @@ def evaluate(texts: list[str], labels: list[str], *, folds: int = 5, seed: int =
         latencies_cpu: list[float] = []
         for tr, te in splits:
             train_labels = [labels[i] for i in tr]
-            extra = {"names": {lab: lab for lab in train_labels}} if name == "router" and label_names else {}
+            extra = ({"names": {lab: [lab, *(directory or {}).get(lab, [])] for lab in train_labels}}
+                     if name == "router" and label_names else {})
             started, started_cpu = time.perf_counter(), time.process_time()
             model = factory().fit([texts[i] for i in tr], train_labels, **extra)
             train_s.append(time.perf_counter() - started)
@@ -155,17 +165,14 @@ def evaluate(texts: list[str], labels: list[str], *, folds: int = 5, seed: int =
 # --------------------------------------------------------------------------- files and printing
 
 
-def read_table(path: str, text_columns: list[str], label_column: str) -> tuple[list[str], list[str]]:
-    """(texts, labels) from a CSV (UTF-8, with or without BOM) or an xlsx file's first sheet: the text
-    columns joined with a space; rows without a label are skipped. EvaluationError on a missing file
-    or column, an unreadable file."""
+def _read_rows(path: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows of strings) of a CSV (UTF-8, with or without BOM; .tsv tab-separated) or of an
+    xlsx file's first sheet. EvaluationError on a missing or unreadable file."""
     import csv
     import os
 
     if not os.path.isfile(path):
         raise EvaluationError(f"no such file: {path}")
-    if not text_columns or not all(text_columns):
-        raise EvaluationError("--text needs one or more column names, comma-separated")
     lower = path.lower()
     try:
         if lower.endswith((".xlsx", ".xlsm")):
@@ -189,6 +196,42 @@ def read_table(path: str, text_columns: list[str], label_column: str) -> tuple[l
         raise EvaluationError(f"{path}: not UTF-8 text ({exc.reason}); save the CSV as UTF-8") from exc
     except Exception as exc:  # openpyxl and csv raise many kinds of errors for damaged files
         raise EvaluationError(f"{path}: cannot read it: {exc}") from exc
+    return header, rows
+
+
+_PHRASE_SEP = re.compile(r"[;；\n]+")
+
+
+def read_directory(path: str) -> dict[str, list[str]]:
+    """A category directory: label → its phrases, from a CSV or xlsx file whose first column holds the
+    label (as in the data's label column) and whose other columns hold its phrases — subcategory names,
+    synonyms, keywords. A cell is one phrase (a category name may well contain 、 or a comma: 房产证登记、
+    办理), or several separated by semicolons or line breaks. Several rows of one label add up (a
+    three-level taxonomy: one row per level-3 name). The header row is skipped.
+    EvaluationError on an unreadable file or one without a label."""
+    _, rows = _read_rows(path)
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        if not row or not (row[0] or "").strip():
+            continue
+        phrases = out.setdefault(row[0].strip(), [])
+        for cell in row[1:]:
+            for phrase in _PHRASE_SEP.split(cell or ""):
+                phrase = phrase.strip()
+                if phrase and phrase not in phrases:
+                    phrases.append(phrase)
+    if not out:
+        raise EvaluationError(f"{path}: no row has a label in its first column")
+    return out
+
+
+def read_table(path: str, text_columns: list[str], label_column: str) -> tuple[list[str], list[str]]:
+    """(texts, labels) from a CSV (UTF-8, with or without BOM) or an xlsx file's first sheet: the text
+    columns joined with a space; rows without a label are skipped. EvaluationError on a missing file
+    or column, an unreadable file."""
+    if not text_columns or not all(text_columns):
+        raise EvaluationError("--text needs one or more column names, comma-separated")
+    header, rows = _read_rows(path)
     missing = [c for c in [*text_columns, label_column] if c not in header]
     if missing:
         raise EvaluationError(f"{path}: no column {', '.join(missing)} (columns: {', '.join(header) or 'none'})")
@@ -213,7 +256,12 @@ def format_report(result: dict, *, max_classes: int = 40) -> str:
     lines = [f"{result['examples']} examples, {result['classes']} classes, {result['folds']}-fold stratified "
              f"cross-validation (seed {result['seed']}, classes with ≥ {result['min_class_size']} examples)",
              "label names: " + ("the router is given the label column's values as its labels' names"
-                                if result.get("label_names") else "not used"), ""]
+                                if result.get("label_names") else "not used")]
+    if result.get("directory"):
+        d = result["directory"]
+        lines.append(f"directory: {d['phrases']} phrases of {d['labels']} labels added to their names "
+                     "(the figures are with the directory's phrases)")
+    lines.append("")
     lines.append(f"{'':22}" + "".join(f"{n:>12}" for n in names))
     rows = [("accuracy", lambda r: f"{r['accuracy']:.4f}"), ("macro-F1", lambda r: f"{r['macro_f1']:.4f}"),
             ("top-3 accuracy", lambda r: f"{r['top3']:.4f}"),

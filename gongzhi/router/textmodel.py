@@ -13,7 +13,8 @@ Pipeline (docs/router.md, "The model", says why):
    and house numbers are noise).
 3. A linear SVM (one-vs-rest, squared hinge, C = 0.5) with class-balanced example weights times the
    caller's weights; each label's SVM sees at most ``NEG_MAX`` sampled examples of the other labels.
-4. Optionally, the label-name feature (``_Names``): how much of a label's name the text contains.
+4. Optionally, the label-name feature (``_Names``): how much of a label's name (or its best-matching
+   phrase: synonyms, keywords, subcategories from the category directory) the text contains.
 5. Calibration: probabilities are a softmax of the decision scores (+ the name feature × its weight)
    divided by a temperature; temperature and name weight minimise the log-loss of held-out scores
    (a model trained on two thirds scores the last).
@@ -41,8 +42,9 @@ import scipy.sparse as sp
 __all__ = ["MAX_CHARS", "TextRouter", "normalize", "tokenize"]
 
 FORMAT = "gongzhi.router.textmodel"
-VERSION = 2  # 2: char 1–3-grams, jieba on the first 500 characters, optional label-name feature
-READABLE_VERSIONS = (1, 2)  # version 1 models (char 1–4-grams, jieba on 1,000 characters) still load
+VERSION = 3  # 3: a label may have several name phrases (names_owner.npy); 2: char 1–3-grams, jieba on the
+#   first 500 characters, optional label-name feature (one name per label)
+READABLE_VERSIONS = (1, 2, 3)  # version 1 models (char 1–4-grams, jieba on 1,000 characters) still load
 MAX_CHARS = 20_000
 
 #: The model's few hyper-parameters (principled defaults, not tuned to one data set; docs/router.md).
@@ -251,22 +253,45 @@ def _side_by_side(a: tuple, b: tuple, shape: tuple[int, int]) -> sp.csr_matrix:
 class _Names:
     """The label-name feature: how much of a label's name the text contains. A label's name (a
     department's or category's name, given to ``fit``) is cut into character 2–3-grams, each weighted
-    by its idf among the names (a gram in every name, 上海市 or 人民政府, weighs nothing); the feature
-    is the weighted share of the name's grams found in the text's character n-grams, 0 to 1. It adds
-    ``alpha`` × that to the label's score, ``alpha`` being fitted on held-out data with the temperature
-    (0 when it does not help). It carries over to labels with few examples what the SVM learns per label
-    only: a letter naming 惠南镇 favours 惠南镇人民政府."""
+    by its idf among the labels (a gram in every name, 上海市 or 人民政府, weighs nothing); the feature
+    is the weighted share of the name's grams found in the text's character n-grams, 0 to 1. A label
+    may have several phrases (its name, synonyms, keywords, subcategories — a category directory): each
+    phrase is weighted on its own and the label gets its best-matching phrase's share. It adds ``alpha``
+    × that to the label's score, ``alpha`` being fitted on held-out data with the temperature (0 when
+    it does not help). It carries over to labels with few examples what the SVM learns per label only:
+    a letter naming 惠南镇 favours 惠南镇人民政府."""
 
-    def __init__(self, grams: list[str] | None = None, matrix: sp.csr_matrix | None = None, alpha: float = 0.0):
+    def __init__(self, grams: list[str] | None = None, matrix: sp.csr_matrix | None = None, alpha: float = 0.0,
+                 owner: np.ndarray | None = None):
         self.grams = grams or []
         self.index = {g: i for i, g in enumerate(self.grams)}
-        self.matrix = matrix  # (grams × labels)
+        self.matrix = matrix  # (grams × phrases); one phrase per label unless ``owner`` says otherwise
+        self.owner = owner  # per phrase (column), its label's index, ascending; None: column j is label j
         self.alpha = alpha
 
-    def fit(self, labels: list[str], names: dict[str, str], ngrams: tuple[int, int]) -> _Names:
+    @staticmethod
+    def phrases(name) -> list[str]:
+        """A label's phrases: a string is one phrase, a list or tuple several (empty ones dropped)."""
+        items = [name] if isinstance(name, str) or name is None else list(name)
+        out: list[str] = []
+        for item in items:
+            text = normalize("" if item is None else str(item))
+            if text and text not in out:
+                out.append(text)
+        return out
+
+    def fit(self, labels: list[str], names: dict, ngrams: tuple[int, int]) -> _Names:
         lo, hi = max(2, ngrams[0]), ngrams[1]
-        sets = [{g for g in _char_ngrams(normalize(names.get(lab) or ""), (lo, hi)) if g != "0"} for lab in labels]
-        df = Counter(g for grams in sets for g in grams)
+        owner: list[int] = []
+        sets: list[set[str]] = []
+        for j, lab in enumerate(labels):
+            for phrase in self.phrases(names.get(lab)) or [""]:
+                owner.append(j)
+                sets.append({g for g in _char_ngrams(phrase, (lo, hi)) if g != "0"})
+        label_grams: list[set[str]] = [set() for _ in labels]
+        for j, grams in zip(owner, sets, strict=True):
+            label_grams[j] |= grams
+        df = Counter(g for grams in label_grams for g in grams)
         idf = {g: math.log(len(labels) / n) for g, n in df.items()}
         self.grams = sorted(g for g, v in idf.items() if v > 0)
         self.index = {g: i for i, g in enumerate(self.grams)}
@@ -279,11 +304,13 @@ class _Names:
                     cols.append(j)
                     vals.append(idf[g] / total)
         self.matrix = sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
-                                    shape=(len(self.grams), len(labels)))
+                                    shape=(len(self.grams), len(sets)))
+        self.owner = None if len(sets) == len(labels) else np.asarray(owner, dtype=np.int32)
         return self
 
     def match(self, char_counts: Sequence[Counter]) -> np.ndarray | None:
-        """(texts × labels) share of each label's name found in each text; None without names."""
+        """(texts × labels) share of each label's name (its best phrase) found in each text; None
+        without names."""
         if self.matrix is None or not self.grams:
             return None
         indptr, indices = [0], []
@@ -293,7 +320,13 @@ class _Names:
             indptr.append(len(indices))
         present = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
                                 shape=(len(char_counts), len(self.grams)))
-        return np.asarray((present @ self.matrix).todense())
+        share = np.asarray((present @ self.matrix).todense())
+        if self.owner is None:
+            return share
+        starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        out = np.zeros((len(char_counts), int(self.owner.max()) + 1), dtype=share.dtype)
+        out[:, self.owner[starts]] = np.maximum.reduceat(share, starts, axis=1)
+        return out
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -418,10 +451,11 @@ class TextRouter:
         return weights * per_label[y]
 
     def fit(self, texts: list[str], labels: list[str], weights: list[float] | None = None,
-            names: dict[str, str] | None = None) -> TextRouter:
+            names: dict[str, str | Sequence[str]] | None = None) -> TextRouter:
         """Train on ``texts`` and their ``labels`` (``weights``: how much each counts, default 1).
-        ``names``: label → its name (a department's, a category's), for the label-name feature (see
-        ``_Names``); without it the model reads the texts only."""
+        ``names``: label → its name (a department's, a category's) or a list of its phrases (name,
+        synonyms, keywords, subcategory names: what the category directory holds), for the label-name
+        feature (see ``_Names``); without it the model reads the texts only."""
         if len(texts) != len(labels):
             raise ValueError("texts and labels differ in length")
         w = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -448,7 +482,7 @@ class TextRouter:
         x = self._counted_features(word_counts, char_counts)
         self.names = _Names()
         if names:
-            self.names.fit(self.labels_, {str(k): str(v) for k, v in names.items()}, self.char_ngrams)
+            self.names.fit(self.labels_, {str(k): v for k, v in names.items()}, self.char_ngrams)
         match = self.names.match(char_counts)
         del word_counts, char_counts
         sw = self._balanced(y, w)
@@ -596,8 +630,10 @@ class TextRouter:
                       "coef_indptr": coef.indptr.astype(np.int64)}
             names = (self.names.matrix if self.names.matrix is not None
                      else sp.csr_matrix((0, len(self.labels_)), dtype=np.float32))
+            owner = (self.names.owner if self.names.owner is not None
+                     else np.arange(names.shape[1], dtype=np.int32))
             arrays |= {"names_data": names.data.astype(np.float32), "names_indices": names.indices.astype(np.int32),
-                       "names_indptr": names.indptr.astype(np.int64)}
+                       "names_indptr": names.indptr.astype(np.int64), "names_owner": owner.astype(np.int32)}
             for name, arr in arrays.items():
                 b = io.BytesIO()
                 np.save(b, np.ascontiguousarray(arr), allow_pickle=False)
@@ -644,9 +680,17 @@ class TextRouter:
                 grams = grams.split("\n") if grams else []
                 named = {n: np.load(io.BytesIO(z.read(f"{n}.npy")), allow_pickle=False)
                          for n in ("names_data", "names_indices", "names_indptr")}
+                # version 3: a label may have several phrases (columns), ``names_owner`` maps each to its label
+                owner = (np.load(io.BytesIO(z.read("names_owner.npy")), allow_pickle=False).astype(np.int32)
+                         if version >= 3 else np.arange(len(router.labels_), dtype=np.int32))
+                if len(owner) and (owner.min() < 0 or owner.max() >= len(router.labels_)
+                                   or np.any(np.diff(owner) < 0)):
+                    raise ValueError("inconsistent name phrases")
                 matrix = sp.csr_matrix((named["names_data"], named["names_indices"], named["names_indptr"]),
-                                       shape=(len(grams), len(router.labels_)))
-                router.names = _Names(grams, matrix if grams else None, float(meta["name_weight"]))
+                                       shape=(len(grams), len(owner)))
+                one_each = len(owner) == len(router.labels_) and np.array_equal(owner, np.arange(len(owner)))
+                router.names = _Names(grams, matrix if grams else None, float(meta["name_weight"]),
+                                      None if one_each else owner)
         except ValueError as exc:
             raise ValueError(f"damaged router model: {exc}") from exc
         except Exception as exc:

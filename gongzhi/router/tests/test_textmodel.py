@@ -127,6 +127,55 @@ def test_label_names_help_a_label_with_few_examples_and_survive_dumps():
     assert plain.names.alpha == 0 and plain.info["name_weight"] == 0
 
 
+def _as_version_2(data: bytes) -> bytes:
+    """The same model written as format version 2 wrote it (one name per label, no ``names_owner``)."""
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    meta = json.loads(src.read("meta.json"))
+    meta["version"] = 2
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("meta.json", json.dumps(meta))
+        for name in src.namelist():
+            if name not in ("meta.json", "names_owner.npy"):
+                z.writestr(name, src.read(name))
+    return out.getvalue()
+
+
+def test_a_label_may_have_several_phrases_and_gets_its_best_one():
+    texts, labels = synthetic(25)
+    phrases = {"垃圾": ["垃圾", "环境卫生", "清运保洁"], "路灯": "路灯", "噪音": ["噪音", "噪声扰民"], "占道": ["占道"]}
+    router = TextRouter().fit(texts, labels, names=phrases)
+    # phrases in label order (噪音 占道 垃圾 路灯 sorted): 噪音 ×2, 占道, 垃圾 ×3, 路灯
+    assert list(router.names.owner) == [router.labels_.index(lab) for lab in sorted(phrases) for _ in
+                                        textmodel._Names.phrases(phrases[lab])]
+    match = router.names.match([Counter(textmodel.tokenize(t)[1]) for t in ["环境卫生太差", "晚上噪声扰民"]])
+    rubbish, noise = router.labels_.index("垃圾"), router.labels_.index("噪音")
+    assert match[0, rubbish] == pytest.approx(1.0) and match[1, noise] == pytest.approx(1.0)  # a whole phrase
+    assert match[0, noise] == 0 and match.shape == (2, 4)
+    again = TextRouter.loads(router.dumps())
+    assert (again.names.owner == router.names.owner).all()
+    sample = ["环境卫生太差", "楼下垃圾桶满了", "晚上噪声扰民"]
+    assert (again.predict_proba(sample) == router.predict_proba(sample)).all()
+    # one string per label is the single-phrase case of before: the same feature, no phrase map stored
+    single = TextRouter().fit(texts, labels, names={lab: lab for lab in labels})
+    listed = TextRouter().fit(texts, labels, names={lab: [lab] for lab in labels})
+    assert single.names.owner is None and listed.names.owner is None
+    assert (single.predict_proba(sample) == listed.predict_proba(sample)).all()
+
+
+def test_a_version_2_model_still_loads_and_predicts_as_before():
+    texts, labels = synthetic(25)
+    texts += ["惠南镇这边垃圾没人收", "惠南镇路灯坏了", "惠南镇门口摆摊", "惠南镇施工噪音"]
+    labels += ["惠南镇人民政府"] * 4
+    router = TextRouter().fit(texts, labels, names={lab: lab for lab in labels})
+    old = TextRouter.loads(_as_version_2(router.dumps()))
+    assert old.names.owner is None and old.names.grams == router.names.grams
+    sample = ["惠南镇有人占道", "楼下垃圾桶满了"]
+    assert (old.predict_proba(sample) == router.predict_proba(sample)).all()
+
+
 def test_negative_sampling_keeps_every_label(monkeypatch):
     monkeypatch.setattr(textmodel, "NEG_MAX", 20)  # 100 examples: each label's SVM sees 20 of the others
     texts, labels = synthetic(25)
@@ -207,6 +256,23 @@ def test_evaluate_reports_every_figure_and_the_baseline():
         evaluate(texts + ["孤零零"], labels + ["孤儿"], folds=5)
     res = evaluate(texts + ["孤零零"], labels + ["孤儿"], folds=3, min_class_size=3)
     assert res["classes"] == 4
+
+
+def test_evaluate_with_a_directory(tmp_path):
+    from gongzhi.router.evaluation import format_report, read_directory
+
+    path = tmp_path / "directory.csv"
+    path.write_text("一级,二级,关键词\n垃圾,环境卫生,\"清运；保洁\"\n垃圾,垃圾分类、回收,\n噪音,噪声扰民,施工;广场舞\n,空,\n",
+                    encoding="utf-8")
+    directory = read_directory(str(path))
+    assert directory == {"垃圾": ["环境卫生", "清运", "保洁", "垃圾分类、回收"], "噪音": ["噪声扰民", "施工", "广场舞"]}
+    texts, labels = synthetic(12)
+    res = evaluate(texts, labels, folds=3, directory=directory)
+    assert res["directory"] == {"labels": 2, "phrases": 7} and res["router"]["accuracy"] >= 0.8
+    assert "7 phrases of 2 labels" in format_report(res)
+    (tmp_path / "empty.csv").write_text("a,b\n,x\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match="no row has a label"):
+        read_directory(str(tmp_path / "empty.csv"))
 
 
 def write_csv(path, rows, header=("title", "text", "label")):
