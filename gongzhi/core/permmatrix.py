@@ -62,6 +62,9 @@ OBJECTS = {
     "notice": "the visit's rectification notice of 东派出所 (the handler's department)",
     "hazard": "the visit's 东派出所 hazard (疏散通道)",
     "reinspection": "the first re-inspection of that notice (due)",
+    "project": "an underway co-decision project of 东一社区 by the dispatcher (no decision), statements computed on "
+               "a roll of 东一社区, one progress update with a photo",
+    "project_photo": "the photo of that project's progress update",
 }
 
 

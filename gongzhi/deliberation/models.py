@@ -13,6 +13,8 @@ Frozen means frozen: when a decision opens, its electors are copied from the rol
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -250,8 +252,10 @@ class Participation(models.Model):
 class Vote(models.Model):
     """How one ballot answered one question, with the elector's weights copied so that the tally is
     one grouped sum. In a secret decision ``elector`` is empty (only the building stays, for
-    building-level electorates), and nothing else links a vote to a participation."""
+    building-level electorates), and nothing else links a vote to a participation: no time, and a
+    random primary key, so that ids do not follow the participations' order."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     class Choice(models.TextChoices):
         FOR = "for", _("同意")
         AGAINST = "against", _("反对")
@@ -308,10 +312,11 @@ class PaperEntry(models.Model):
         verbose_name_plural = _("书面选票录入")
         ordering = ["decision", "elector", "at"]
         constraints = [
+            # A voided typing (a mismatch set aside) does not count: the same clerks type the ballot again.
             models.UniqueConstraint(fields=["decision", "elector", "entered_by"], name="deliberation_paper_once_per_clerk",
-                                    condition=models.Q(elector__isnull=False)),
+                                    condition=models.Q(elector__isnull=False) & ~models.Q(status="void")),
             models.UniqueConstraint(fields=["decision", "serial", "entered_by"], name="deliberation_paper_serial_once",
-                                    condition=~models.Q(serial="")),
+                                    condition=~models.Q(serial="") & ~models.Q(status="void")),
         ]
 
     def __str__(self) -> str:

@@ -45,7 +45,18 @@ from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 
 from . import publicity, queries
-from .models import Decision, Elector, Electorate, Member, PaperEntry, Participation, Question, Unit, Vote
+from .models import (
+    Decision,
+    Elector,
+    Electorate,
+    Member,
+    PaperEntry,
+    Participation,
+    Question,
+    Unit,
+    Vote,
+    VoterRoll,
+)
 
 Status = Decision.Status
 BallotUnit = Decision.BallotUnit
@@ -294,6 +305,8 @@ def open_decision(decision: Decision, *, actor, now=None) -> Decision:
     if not decision.questions.exists():
         raise ValidationError({"questions": _("请至少设置一个表决事项")})
     before = audit.snapshot(decision)
+    # A re-import of the roll (rolls.import_roll locks it too) waits, or has finished: never half read.
+    VoterRoll.objects.select_for_update().get(pk=decision.roll_id)
     linked = _link_members_by_phone(decision.roll)
     electors = _freeze(decision)
     if not electors:
@@ -503,9 +516,8 @@ def _entry_audit(entry: PaperEntry, decision: Decision) -> dict:
 @transaction.atomic
 def void_paper_entries(decision: Decision, target, *, actor, reason: str) -> int:
     """A manager voids the live entries of one ballot (an ``Elector`` or, in a secret decision, a
-    serial number), so that it can be typed in again. Voided rows keep their choices and who typed
-    them; they are detached from the elector and the serial (the unique constraints on those would
-    otherwise forbid the same clerks a new typing) — the audit row says which ballot they were."""
+    serial number), so that it can be typed in again (the uniqueness of a clerk's typing leaves voided
+    rows out). Voided rows keep their ballot, choices and who typed them."""
     decision = _locked(decision)
     _require_manager(actor, decision.area, _("只有管理人员可以作废录入"))
     _require_open(decision)
@@ -523,8 +535,7 @@ def void_paper_entries(decision: Decision, target, *, actor, reason: str) -> int
     if any(e.status == PaperEntry.Status.MATCHED for e in entries):
         raise Conflict(_("已计入的选票不能作废"))
     before = [_entry_audit(e, decision) | {"id": e.pk, "entered_by": e.entered_by_id} for e in entries]
-    PaperEntry.objects.filter(pk__in=[e.pk for e in entries]).update(status=PaperEntry.Status.VOID, elector=None,
-                                                                   serial="")
+    PaperEntry.objects.filter(pk__in=[e.pk for e in entries]).update(status=PaperEntry.Status.VOID)
     audit.record(actor, "deliberation.paper.void", decision, before={"entries": before}, after={"voided": len(entries)},
                  note=reason)
     return len(entries)

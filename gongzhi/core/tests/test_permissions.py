@@ -110,6 +110,17 @@ def build_objects(world) -> dict[str, str]:
 
     visit = visit_in_street_a(world)
     notice = visit.notices.get(department=world.police_a)
+    from gongzhi.deliberation import projects as deliberation_projects
+    from gongzhi.deliberation.models import Unit, VoterRoll
+
+    roll = VoterRoll.objects.create(area=world.community_a, name="东一花园业主名册")
+    Unit.objects.create(roll=roll, code="1-101", building="1栋", floor_area=Decimal("80"))
+    project = deliberation_projects.create_project(
+        actor=world.dispatcher, area=world.community_a, title="屋面防水", total_cost="100.00", policy_funds="0",
+        committee_funds="0", owners_share="100.00", split="area")
+    deliberation_projects.compute_statements(project, actor=world.dispatcher, roll=roll)
+    update = deliberation_projects.add_update(project, actor=world.dispatcher, note="进场", progress=0,
+                                              photos=[_jpeg()])  # underway: recomputing is a 409
     return {
         "case_reported": reported.number,
         "case_filed": filed("井盖缺失").number,
@@ -132,6 +143,8 @@ def build_objects(world) -> dict[str, str]:
         "notice": str(notice.pk),
         "hazard": str(notice.hazards.order_by("pk").first().pk),
         "reinspection": str(Reinspection.objects.get(notice=notice, round=1).pk),
+        "project": str(project.pk),
+        "project_photo": str(update.photos.get().pk),
     }
 
 
