@@ -134,9 +134,11 @@ class ParticipationAdmin(ReadOnlyAdmin):
 class VoteAdmin(ReadOnlyAdmin):
     """How ballots answered, never who cast them: no elector column, no elector field."""
 
-    list_display = ["question", "choice", "building", "persons", "households", "floor_area", "representatives"]
+    # Not the building or the floor area: in a secret decision they are all that is left of the voter,
+    # and a unique area in a building would point at them. The tally needs them; a list does not.
+    list_display = ["question", "choice"]
     list_filter = ["choice"]
-    exclude = ["elector"]
+    exclude = ["elector", "building", "floor_area", "persons", "households", "representatives"]
 
 
 @admin.register(PaperEntry)

@@ -46,7 +46,7 @@ class DecisionForm(forms.Form):
                                     choices=[("", _("按模板默认"))] + list(Decision.BallotUnit.choices),
                                     error_messages={"invalid_choice": _("未知的投票单位")})
     secret = forms.BooleanField(label=_("无记名投票"), required=False,
-                                help_text=_("谁投了票与投了什么分开存放，任何人都无法把二者对应起来"))
+                                help_text=_("谁投了票与投了什么分开存放：表决意见不记选民，只留下计票所需的楼栋和面积"))
     opens_at = forms.DateTimeField(label=_("开始时间"), required=False, widget=WHEN, input_formats=WHEN_FORMATS,
                                    error_messages={"invalid": _("请填写正确的日期和时间")})
     closes_at = forms.DateTimeField(label=_("截止时间"), required=False, widget=WHEN, input_formats=WHEN_FORMATS,

@@ -129,7 +129,7 @@ class Decision(models.Model):
     description = models.TextField(_("说明"), blank=True)
     ballot_unit = models.CharField(_("投票单位"), max_length=20, choices=BallotUnit.choices, default=BallotUnit.OWNER)
     secret = models.BooleanField(_("无记名投票"), default=False,
-                                 help_text=_("谁投了票与投了什么分开存放，任何人都无法把二者对应起来"))
+                                 help_text=_("谁投了票与投了什么分开存放：表决意见不记选民，只留下计票所需的楼栋和面积"))
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     opens_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     closes_at = models.DateTimeField(_("截止时间"), null=True, blank=True, db_index=True)

@@ -392,14 +392,25 @@ def _weights(elector: Elector) -> dict:
             "representatives": elector.representatives}
 
 
-def _participate(decision: Decision, elector: Elector, *, channel: str, actor) -> Participation:
-    """The one ballot of an elector; the unique constraint is the guard against a second one."""
+def _participate(decision: Decision, elector: Elector, *, channel: str, actor, voted: bool = True) -> Participation:
+    """The one participation row of an elector: a ballot (``voted``) or only attendance (到会登记, a
+    meeting's attendee who has not voted). Whoever votes took part, so a ballot counts as attended too.
+    The unique constraint is the guard against a second ballot; an attendee's row becomes their
+    ballot's."""
     try:
         with transaction.atomic():
-            return Participation.objects.create(decision=decision, elector=elector, channel=channel,
-                                                recorded_by=_user(actor))
+            return Participation.objects.create(decision=decision, elector=elector, channel=channel, voted=voted,
+                                                attended=True, recorded_by=_user(actor))
     except IntegrityError:
-        raise Conflict(_("该选民已经投过票") if channel != Channel.ONLINE else _("您已经投过票")) from None
+        pass
+    existing = Participation.objects.select_for_update().get(decision=decision, elector=elector)
+    if voted and not existing.voted:
+        existing.voted, existing.channel = True, channel
+        existing.save(update_fields=["voted", "channel"])
+        return existing
+    if not voted:
+        raise Conflict(_("该选民已经登记"))
+    raise Conflict(_("该选民已经投过票") if channel != Channel.ONLINE else _("您已经投过票"))
 
 
 def _require_open(decision: Decision) -> None:
@@ -471,7 +482,7 @@ def enter_paper(decision: Decision, *, actor, elector: Elector | None = None, se
         if elector is None or elector.decision_id != decision.pk:
             raise ValidationError({"elector": _("请选择选民")})
         elector = Elector.objects.select_for_update().get(pk=elector.pk)
-        if Participation.objects.filter(decision=decision, elector=elector).exists():
+        if Participation.objects.filter(decision=decision, elector=elector, voted=True).exists():
             raise Conflict(_("该选民已经投过票"))
         live = live.filter(elector=elector)
     live = list(live.order_by("pk").select_for_update(of=("self",)))
@@ -543,19 +554,21 @@ def void_paper_entries(decision: Decision, target, *, actor, reason: str) -> int
 
 @transaction.atomic
 def record_sign_in(decision: Decision, *, actor, elector: Elector, channel: str = Channel.PAPER) -> Participation:
-    """Secret decisions: the sign-in sheet — this elector took a paper ballot (their choices are
-    typed in by serial, unlinked)."""
+    """The sign-in sheet. A secret decision: this elector took a paper ballot (their choices are typed
+    in by serial, unlinked) — a participation. Otherwise: this elector is present at the meeting
+    (到会登记) without a ballot yet — what the attendance conditions of a villagers' or
+    representatives' meeting count (their ballots, typed in or online, count as attendance too)."""
     decision = _locked(decision)
     if not queries.can_enter_ballots(actor, decision.area):
         raise PermissionDenied(_("您不能录入该表决的选票"))
     _require_open(decision)
     if not decision.secret:
-        raise Conflict(_("记名表决的书面选票在两次录入一致后自动登记"))
-    if channel not in PAPER_CHANNELS:
+        channel = Channel.MEETING
+    elif channel not in PAPER_CHANNELS:
         raise ValidationError({"channel": _("请选择书面或入户")})
     if elector is None or elector.decision_id != decision.pk:
         raise ValidationError({"elector": _("请选择选民")})
-    participation = _participate(decision, elector, channel=channel, actor=actor)
+    participation = _participate(decision, elector, channel=channel, actor=actor, voted=decision.secret)
     audit.record(actor, "deliberation.sign_in", participation,
                  after={"decision": decision.pk, "elector": elector.pk, "channel": channel})
     return participation

@@ -125,9 +125,7 @@ def _context(request, decision: Decision, **forms) -> dict:
         context["matched"] = PaperEntry.objects.filter(decision=decision, status=PaperEntry.Status.MATCHED).count() // 2
         if decision.status == Status.OPEN:
             context["paper_form"] = forms.get("paper_form") or _paper_form(decision)
-            if decision.secret:
-                context["sign_in_form"] = forms.get("sign_in_form") or ElectorForm(decision=decision,
-                                                                                   prefix="signin")
+            context["sign_in_form"] = forms.get("sign_in_form") or ElectorForm(decision=decision, prefix="signin")
     if manages:
         context["cancel_form"] = forms.get("cancel_form") or CancelForm(prefix="cancel")
         context["void_form"] = forms.get("void_form")
@@ -288,7 +286,7 @@ def decision_sign_in(request, pk):
                                 channel=form.cleaned_data["channel"] or "paper")
     except ValidationError as exc:
         return _refused(request, decision, exc, sign_in_form=form)
-    messages.success(request, _("已登记领取选票"))
+    messages.success(request, _("已登记领取选票") if decision.secret else _("已登记到会"))
     return redirect("deliberation:decision", pk=decision.pk)
 
 

@@ -487,19 +487,20 @@ def directory_examples(target: str) -> list[tuple[str, str]]:
     return sorted((code, texts[category_id]) for code, category_id in pairs)
 
 
-def label_names(target: str) -> dict[str, str]:
-    """label → name (a category's code → its name in the active directory; a department's code →
-    its name), for the model's label-name feature (textmodel ``_Names``)."""
+def label_names(target: str) -> dict[str, str | list[str]]:
+    """label → its name, or its phrases, for the model's label-name feature (textmodel ``_Names``,
+    each label scored by its best-matching phrase): a category's code → its name in the active
+    directory and its keywords (the synonyms an admin adds, space-separated); a department's code →
+    its name."""
     from gongzhi.cases.directory import active_version
     from gongzhi.cases.models import Category
     from gongzhi.orgs.models import Department
 
     if target == Target.CATEGORY:
         version = active_version()
-        rows = Category.objects.filter(version=version).values_list("code", "name") if version else []
-    else:
-        rows = Department.objects.values_list("code", "name")
-    return dict(rows)
+        rows = Category.objects.filter(version=version).values_list("code", "name", "keywords") if version else []
+        return {code: [name, *keywords.split()] if keywords.strip() else name for code, name, keywords in rows}
+    return dict(Department.objects.values_list("code", "name"))
 
 
 # --------------------------------------------------------------------------- evaluation

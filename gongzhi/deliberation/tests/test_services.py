@@ -367,10 +367,30 @@ def test_secret_paper_pairs_by_serial_and_sign_in_records_who(world, roll):
                                 choices={1: "for", 2: "for"}).status == PaperEntry.Status.MATCHED
 
 
-def test_sign_in_is_for_secret_decisions(world, roll):
-    decision = make(world, roll)
+def test_a_villagers_meeting_counts_its_attendance_sheet_and_ballots_as_attendance(world, roll):
+    """村民会议: > 1/2 of the adults present, > 1/2 of those present agree. The sign-in sheet of a
+    non-secret decision registers attendees without a ballot; a ballot counts as attendance too."""
+    from gongzhi.deliberation import results, tally
+
+    decision = make(world, roll, preset="villagers_meeting")
+    electors = list(decision.electors.order_by("key"))
+    n = len(electors)
+    present, voters = electors[: n // 2 + 1], electors[: n // 2 + 1][:2]
+    for e in present[2:]:
+        services.record_sign_in(decision, actor=world.worker, elector=e)
     with pytest.raises(Conflict):
-        services.record_sign_in(decision, actor=world.admin, elector=elector(decision, "2-102"))
+        services.record_sign_in(decision, actor=world.worker, elector=present[-1])
+    for e in voters:  # typed in twice; their ballots make them attendees as well
+        for clerk in (world.admin, world.dispatcher):
+            services.enter_paper(decision, actor=clerk, elector=e, choices={1: "for"})
+    services.enter_paper(decision, actor=world.admin, elector=present[-1], choices={1: "for"})
+    services.enter_paper(decision, actor=world.dispatcher, elector=present[-1], choices={1: "for"})  # attendee votes
+    figures = next(iter(tally.figures(decision).values()))["all"]
+    assert figures["attendees"]["persons"] == len(present) and figures["participants"]["persons"] == 3
+    with pytest.raises(Conflict):
+        services.enter_paper(decision, actor=world.admin, elector=present[-1], choices={1: "for"})
+    [result] = results.close_decision(decision, actor=world.dispatcher)
+    assert len(present) < 6 and result.passed  # 3 of the attendees agree: > 1/2 of those present
 
 
 def test_cancel(world, roll):

@@ -3,7 +3,7 @@
     gongzhi router train [--target category|department|all] [--activate]
     gongzhi router status
     gongzhi router evaluate --data FILE --text COLS --label COL [--min-class-size N] [--folds K]
-                            [--seed S] [--baseline] [--json]
+                            [--seed S] [--baseline] [--json] [--directory FILE]
 
 Subcommands are argparse subparsers: each has an ``add_<name>`` (its arguments) and a
 ``handle_<name>`` method.
@@ -98,17 +98,27 @@ class Command(BaseCommand):
                             help="also the plain baseline (TF-IDF words + char 1-3-grams, LinearSVC C=0.5), "
                                  "same folds")
         parser.add_argument("--json", action="store_true", help="print every figure as JSON")
+        parser.add_argument("--directory", metavar="FILE",
+                            help="the category directory (CSV or xlsx: label, then its phrases — subcategory "
+                                 "names, synonyms, keywords), as a deployment's categories carry them")
 
     def handle_evaluate(self, *, data: str, text: str, label: str, min_class_size: int, folds: int, seed: int,
-                        baseline: bool, json: bool, **options) -> None:
+                        baseline: bool, json: bool, directory: str | None = None, **options) -> None:
         import json as json_module
 
-        from gongzhi.router.evaluation import EvaluationError, evaluate, format_report, read_table
+        from gongzhi.router.evaluation import (
+            EvaluationError,
+            evaluate,
+            format_report,
+            read_directory,
+            read_table,
+        )
 
         try:
             texts, labels = read_table(data, [c.strip() for c in text.split(",")], label.strip())
+            phrases = read_directory(directory) if directory else None
             result = evaluate(texts, labels, folds=folds, seed=seed, min_class_size=min_class_size,
-                              baseline=baseline)
+                              baseline=baseline, directory=phrases)
         except EvaluationError as exc:
             raise CommandError(str(exc)) from exc
         result["data"] = {"file": data, "text": text, "label": label}
