@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from gongzhi.core.adminaudit import ReadOnlyAdmin
+
 from .models import Nomination, Project, Selection, Sheet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Project)

@@ -1,4 +1,5 @@
-"""One audited ModelAdmin for every app: admin saves and deletes leave audit rows.
+"""One audited ModelAdmin for every app: admin saves and deletes leave audit rows; and one read-only
+ModelAdmin and inline for what only the services write.
 
 Admin is a door for configuration data (levels, roles, calendar days …); like every other door it
 writes the audit log. Models with real business rules (areas) call their service functions instead.
@@ -54,3 +55,24 @@ class AuditedInlinesMixin:
                 audit.record(request.user, f"{obj._meta.model_name}.{'update' if before else 'create'}", obj,
                              before=before, after=audit.snapshot(obj), note="admin")
             formset.save_m2m()
+
+
+class ReadOnlyMixin:
+    """No add, change or delete: records that only services write (ballots, ledgers, results …)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    extra = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from gongzhi.core.adminaudit import AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     Decision,
@@ -26,32 +26,6 @@ from .models import (
     Vote,
     VoterRoll,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # ------------------------------------------------------------------------------------ editable
 

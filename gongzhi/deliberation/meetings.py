@@ -41,6 +41,7 @@ from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 from gongzhi.core.scoping import jurisdiction
 
+from . import presets, rules
 from .models import Decision, Meeting, MeetingSeries
 from .procedures import MAX_MINUTES, _count, _text, _user, clean_attendees, count_present, save_attendees
 from .queries import can_manage
@@ -86,7 +87,6 @@ def _is_date(value) -> bool:
 def create_series(*, actor, area, kind: str, name: str, next_due, every_months: int | None = None,
                   remind_days: int = 7, organiser=None, quorum: dict | None = None) -> MeetingSeries:
     """A recurring meeting of ``area`` (see the module's docstring)."""
-    from . import rules
 
     _check(actor, area)
     if kind not in MeetingSeries.Kind.values:
@@ -139,7 +139,6 @@ def hold_meeting(*, actor, area=None, series: MeetingSeries | None = None, title
                  agenda: str = "", minutes: str = "", eligible=None, present=None, attendees=None,
                  decisions=()) -> Meeting:
     """Record a meeting held (see the module's docstring)."""
-    from . import rules
 
     if series is not None:
         area = area or series.area
@@ -173,7 +172,7 @@ def hold_meeting(*, actor, area=None, series: MeetingSeries | None = None, title
         if locked is not None and locked.quorum:
             if eligible is None or present is None:
                 raise ValidationError({"eligible": [_("该例会有法定人数要求，请填写应到和实到人数")]})
-            quorate = bool(rules.evaluate(locked.quorum, attendance_figures(eligible, present)).passed)
+            quorate = bool(rules.evaluate(locked.quorum, presets.stage_figures(eligible, present)).passed)
         meeting = Meeting.objects.create(series=locked, area=area, title=title, held_at=held_at, place=place,
                                          agenda=agenda, minutes=minutes, eligible=eligible, present=present,
                                          quorate=quorate, recorded_by=_user(actor))
@@ -188,13 +187,6 @@ def hold_meeting(*, actor, area=None, series: MeetingSeries | None = None, title
         if locked is not None:
             _advance(actor, locked)
     return meeting
-
-
-def attendance_figures(eligible: int, present: int) -> dict:
-    """A meeting's figures for its quorum rule (persons, one electorate "all")."""
-    return {"all": {"electorate": {"persons": eligible}, "attendees": {"persons": present},
-                    "participants": {"persons": present}, "for": {"persons": 0}, "against": {"persons": 0},
-                    "abstain": {"persons": 0}}}
 
 
 def _advance(actor, series: MeetingSeries) -> None:

@@ -199,9 +199,14 @@ def stages_for_form() -> list[tuple[str, str, str]]:
     return [(s.kind, str(s.name), s.description()) for s in STAGE_PRESETS.values()]
 
 
-def stage_figures(eligible, present, votes_for, votes_against=None) -> dict:
-    """The figures a 四议 stage's rule is evaluated on (persons only)."""
-    figures = {"electorate": {"persons": eligible or 0}, "participants": {"persons": present or 0},
-               "attendees": {"persons": present or 0}, "for": {"persons": votes_for or 0},
-               "against": {"persons": votes_against or 0}}
-    return {ALL: figures}
+def stage_figures(eligible, present, votes_for=None, votes_against=None) -> dict:
+    """The figures a 四议 stage's or a meeting's rule is evaluated on: persons only, one electorate
+    "all"; those present are both the attendees and the participants."""
+    eligible, present, votes_for, votes_against = (n or 0 for n in (eligible, present, votes_for, votes_against))
+
+    def persons(n: int) -> dict:
+        return {"persons": n}
+
+    return {ALL: {"electorate": persons(eligible), "participants": persons(present), "attendees": persons(present),
+                  "for": persons(votes_for), "against": persons(votes_against),
+                  "abstain": persons(max(present - votes_for - votes_against, 0))}}

@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 
-from . import publicity
+from . import presets, publicity, rules
 from .models import Attendee, Decision, Procedure, Publication, Stage
 from .queries import can_manage
 
@@ -88,23 +88,11 @@ def _count(value, field: str, label: str, *, minimum: int = 0) -> int:
 
 def stage_rule(kind: str) -> tuple[dict, str]:
     """The rule of a stage of ``kind`` (``presets.STAGE_PRESETS``) and its text."""
-    from . import presets, rules
 
     preset = presets.STAGE_PRESETS[kind]
     rule = rules.validate(preset.rule)
     source = str(getattr(preset, "source", "") or "")
     return rule, "\n".join(t for t in (source, rules.describe(rule)) if t)
-
-
-def stage_figures(eligible: int, present: int, votes_for: int, votes_against: int) -> dict:
-    """The figures a stage's rule is evaluated on (the contract of ``rules``): persons only, one
-    electorate "all"; those present are both the attendees and the participants."""
-    def persons(n: int) -> dict:
-        return {"persons": n}
-
-    return {"all": {"electorate": persons(eligible), "participants": persons(present), "attendees": persons(present),
-                    "for": persons(votes_for), "against": persons(votes_against),
-                    "abstain": persons(present - votes_for - votes_against)}}
 
 
 # ------------------------------------------------------------------------------------ attendance
@@ -236,7 +224,6 @@ def _lock(procedure: Procedure) -> Procedure:
 def record_stage(stage: Stage, *, actor, held_on, eligible, present=None, votes_for, votes_against=0,
                  minutes: str = "", attendees=None) -> Stage:
     """Record the meeting of one stage and evaluate its rule (see the module's docstring)."""
-    from . import rules
 
     procedure = Procedure.objects.select_related("area").get(pk=stage.procedure_id)
     _check(actor, procedure.area)
@@ -266,7 +253,7 @@ def record_stage(stage: Stage, *, actor, held_on, eligible, present=None, votes_
         if previous is not None and previous.held_on and held_on < previous.held_on:
             raise ValidationError({"held_on": [_("召开日期不能早于上一环节（%(date)s）") % {
                 "date": previous.held_on.isoformat()}]})
-        outcome = rules.evaluate(locked.rule, stage_figures(eligible, present, votes_for, votes_against))
+        outcome = rules.evaluate(locked.rule, presets.stage_figures(eligible, present, votes_for, votes_against))
         fields = ["held_on", "eligible", "present", "votes_for", "votes_against", "passed", "explanation",
                   "minutes", "recorded_by", "recorded_at"]
         before = audit.snapshot(locked, fields)

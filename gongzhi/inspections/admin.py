@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from gongzhi.core.adminaudit import AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     EscalationStep,
@@ -24,30 +24,6 @@ from .models import (
     Visit,
     VisitFinding,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TeamMemberInline(ReadOnlyInline):

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.core.adminaudit import AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedModelAdmin, ReadOnlyAdmin
 
 from . import services
 from .models import ApiClient, ReceivedUpdate, SubmittedRequest
@@ -60,16 +60,6 @@ class ApiClientAdmin(AuditedModelAdmin):
             services.revoke_client(client, actor=request.user)
         messages.success(request, _("已吊销 %(n)d 个客户端的 api_key") % {"n": queryset.count()})
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SubmittedRequest)

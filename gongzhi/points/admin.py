@@ -3,7 +3,7 @@ state the services move (signups, good deeds, vouchers, batches) are read-only h
 
 from django.contrib import admin
 
-from gongzhi.core.adminaudit import AuditedInlinesMixin, AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedInlinesMixin, AuditedModelAdmin, ReadOnlyAdmin
 
 from .models import (
     Account,
@@ -20,17 +20,6 @@ from .models import (
     Transaction,
     Voucher,
 )
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StaffInline(admin.TabularInline):
@@ -55,25 +44,25 @@ class OfferAdmin(AuditedModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ReadOnly):
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["title", "area", "starts_at", "slots", "points_per_hour", "difficulty", "status"]
     search_fields = ["title"]
 
 
 @admin.register(Signup)
-class SignupAdmin(ReadOnly):
+class SignupAdmin(ReadOnlyAdmin):
     list_display = ["activity", "resident", "status", "minutes", "points"]
     list_filter = ["status"]
 
 
 @admin.register(GoodDeed)
-class GoodDeedAdmin(ReadOnly):
+class GoodDeedAdmin(ReadOnlyAdmin):
     list_display = ["resident", "area", "occurred_on", "status", "points"]
     list_filter = ["status"]
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ReadOnly):
+class VoucherAdmin(ReadOnlyAdmin):
     list_display = ["code", "offer", "resident", "price", "status", "issued_at", "redeemed_at"]
     list_filter = ["status"]
     search_fields = ["code"]
@@ -90,7 +79,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnly):
+class TransactionAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "created_at", "actor", "note"]
     list_filter = ["kind"]
     search_fields = ["idempotency_key"]
@@ -98,20 +87,20 @@ class TransactionAdmin(ReadOnly):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnly):
+class AccountAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "user", "area", "merchant", "balance"]
     list_filter = ["kind"]
 
 
 @admin.register(EarningBatch)
-class EarningBatchAdmin(ReadOnly):
+class EarningBatchAdmin(ReadOnlyAdmin):
     list_display = ["account", "amount", "remaining", "earned_at", "expires_at", "expired_at"]
 
 
-admin.site.register(BatchMove, ReadOnly)
+admin.site.register(BatchMove, ReadOnlyAdmin)
 
 
 @admin.register(Certificate)
-class CertificateAdmin(ReadOnly):
+class CertificateAdmin(ReadOnlyAdmin):
     list_display = ["code", "resident", "minutes", "services", "issuer", "issued_on"]
     search_fields = ["code"]

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core.adminaudit import AuditedModelAdmin
+from gongzhi.core.adminaudit import AuditedModelAdmin, ReadOnlyAdmin
 
 from . import grading, services
 from .models import Grade, GradingScheme, Measure, PoliceArea
@@ -98,16 +98,6 @@ class GradingSchemeAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, _("已启用"))
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Grade)

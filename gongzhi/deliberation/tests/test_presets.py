@@ -89,5 +89,6 @@ def test_for_form_lists_code_name_description(language):
 def test_stage_figures_shape():
     figures = presets.stage_figures(9, 7, 5, 1)
     assert figures == {"all": {"electorate": {"persons": 9}, "participants": {"persons": 7},
-                               "attendees": {"persons": 7}, "for": {"persons": 5}, "against": {"persons": 1}}}
+                               "attendees": {"persons": 7}, "for": {"persons": 5}, "against": {"persons": 1},
+                               "abstain": {"persons": 1}}}
     assert presets.stage_figures(None, None, None)["all"]["for"] == {"persons": 0}
