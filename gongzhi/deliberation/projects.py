@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
+from gongzhi.core.forms import clean_text
 
 from . import publicity
 from .models import (
@@ -127,15 +128,6 @@ def parse_buildings(value) -> list[str]:
     return found
 
 
-def _text(value, field: str, label: str, max_length: int) -> str:
-    value = value.strip() if isinstance(value, str) else ""
-    if not value:
-        raise ValidationError({field: _("请填写%(label)s") % {"label": label}})
-    if len(value) > max_length:
-        raise ValidationError({field: _("%(label)s不能超过 %(n)s 个字符") % {"label": label, "n": max_length}})
-    return value
-
-
 def _inside(child_area, area) -> bool:
     return child_area.pk == area.pk or child_area.path.startswith(area.path)
 
@@ -162,7 +154,7 @@ def _check_procedure(procedure: Procedure, area) -> None:
 def _validated(*, area, title, total_cost, policy_funds, committee_funds, owners_share, split, buildings,
                decision, procedure) -> dict:
     """The checked values of a project (create and edit share them)."""
-    title = _text(title, "title", _("项目名称"), 200)
+    title = clean_text(title, "title", _("项目名称"), 200)
     total = parse_money(total_cost, "total_cost", _("总费用"))
     shares = {
         "policy_funds": parse_money(policy_funds, "policy_funds", _("政策资金")),
@@ -477,7 +469,7 @@ def add_update(project: Project, *, actor, note, progress, photos=()) -> Project
     photos = list(photos or ())
     if not may_report(actor, project):
         raise PermissionDenied(_("您不能填报该项目的进展"))
-    note = _text(note, "note", _("进展情况"), MAX_NOTE)
+    note = clean_text(note, "note", _("进展情况"), MAX_NOTE)
     progress = parse_progress(progress)
     try:
         photo_store.check_uploads(photos)  # every photo checked before anything is written

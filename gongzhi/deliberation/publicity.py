@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
+from gongzhi.core.forms import clean_text
 
 from .models import Objection, Publication
 from .queries import can_manage
@@ -35,15 +36,6 @@ def verify(publication: Publication) -> bool:
     return content_hash(publication.content) == publication.content_hash
 
 
-def _clean(value, field: str, label: str, max_length: int) -> str:
-    value = (value or "").strip() if isinstance(value, str) else ""
-    if not value:
-        raise ValidationError({field: _("请填写%(label)s") % {"label": label}})
-    if len(value) > max_length:
-        raise ValidationError({field: _("%(label)s不能超过 %(n)s 个字符") % {"label": label, "n": max_length}})
-    return value
-
-
 @transaction.atomic
 def publish(*, actor, kind: str, area, title: str, content: str, channel: str,
             starts_on: datetime.date | None = None, days: int = 7, decision=None, procedure=None,
@@ -53,9 +45,9 @@ def publish(*, actor, kind: str, area, title: str, content: str, channel: str,
         raise PermissionDenied(_("您不能在该区域发布公示"))
     if kind not in Publication.Kind.values:
         raise ValidationError({"kind": _("未知的公示类别")})
-    title = _clean(title, "title", _("标题"), 200)
-    content = _clean(content, "content", _("内容"), 100_000)
-    channel = _clean(channel, "channel", _("公示渠道"), 200)
+    title = clean_text(title, "title", _("标题"), 200)
+    content = clean_text(content, "content", _("内容"), 100_000)
+    channel = clean_text(channel, "channel", _("公示渠道"), 200)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ValidationError({"days": _("公示期应为 1 到 %(n)s 天") % {"n": MAX_DAYS}})
     starts_on = starts_on or timezone.localdate()
@@ -74,7 +66,7 @@ def raise_objection(publication: Publication, *, actor, text: str, name: str = "
     today = today or timezone.localdate()
     if not publication.starts_on <= today <= publication.ends_on:
         raise Conflict(_("公示期已过或尚未开始，不能再提出异议"))
-    text = _clean(text, "text", _("异议内容"), 5000)
+    text = clean_text(text, "text", _("异议内容"), 5000)
     name = (name or "").strip()[:64] or (getattr(actor, "display_name", "") or str(actor or ""))[:64]
     objection = Objection.objects.create(publication=publication, raised_by=actor if actor else None,
                                          raised_by_name=name, text=text)
@@ -90,7 +82,7 @@ def answer_objection(objection: Objection, *, actor, answer: str) -> Objection:
     if objection.answered_at:
         raise Conflict(_("该异议已经答复"))
     before = audit.snapshot(objection)
-    objection.answer = _clean(answer, "answer", _("答复"), 5000)
+    objection.answer = clean_text(answer, "answer", _("答复"), 5000)
     objection.answered_by = actor if actor else None
     objection.answered_at = timezone.now()
     objection.save(update_fields=["answer", "answered_by", "answered_at"])

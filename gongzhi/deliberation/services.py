@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
+from gongzhi.core.forms import clean_text
 
 from . import publicity, queries
 from .models import (
@@ -82,17 +83,6 @@ def _require_manager(actor, area, message: str | None = None) -> None:
         raise PermissionDenied(message or _("您不能管理该区域的表决"))
 
 
-def _text(value, field: str, label: str, max_length: int, required: bool = True) -> str:
-    value = value.strip() if isinstance(value, str) else ("" if value is None else None)
-    if value is None:
-        raise ValidationError({field: _("%(label)s格式不正确") % {"label": label}})
-    if required and not value:
-        raise ValidationError({field: _("请填写%(label)s") % {"label": label}})
-    if len(value) > max_length:
-        raise ValidationError({field: _("%(label)s不能超过 %(n)s 个字符") % {"label": label, "n": max_length}})
-    return value
-
-
 def _locked(decision: Decision) -> Decision:
     return Decision.objects.select_for_update(of=("self",)).select_related("area", "roll").get(pk=decision.pk)
 
@@ -121,7 +111,7 @@ def _clean_electorates(electorates, roll) -> list[dict]:
         if missing:
             raise ValidationError({"buildings": _("名册中没有楼栋：%(b)s") % {"b": "、".join(missing)}})
         keys.add(key)
-        cleaned.append({"key": key, "name": _text(item.get("name") or key, "electorates", _("范围名称"), 80),
+        cleaned.append({"key": key, "name": clean_text(item.get("name") or key, "electorates", _("范围名称"), 80),
                         "buildings": buildings})
     return cleaned
 
@@ -138,7 +128,7 @@ def _clean_questions(questions, electorates: list[dict], preset_code: str) -> li
     for position, item in enumerate(questions, start=1):
         if not isinstance(item, dict):
             raise ValidationError({"questions": _("表决事项格式不正确")})
-        text = _text(item.get("text"), "questions", _("表决内容"), 300)
+        text = clean_text(item.get("text"), "questions", _("表决内容"), 300)
         rule = rules.validate(item.get("rule"), electorates=names, field="questions")
         requires = item.get("requires")
         if requires is not None and (isinstance(requires, bool) or not isinstance(requires, int)
@@ -182,8 +172,8 @@ def create_decision(*, actor, area, roll, title: str, description: str = "", bal
     _require_manager(actor, area, _("您不能在该区域发起表决"))
     if roll is None or not roll.area.path.startswith(area.path):
         raise ValidationError({"roll": _("名册应属于该区域或其下级区域")})
-    title = _text(title, "title", _("表决事项"), 200)
-    description = _text(description, "description", _("说明"), 10000, required=False)
+    title = clean_text(title, "title", _("表决事项"), 200)
+    description = clean_text(description, "description", _("说明"), 10000, required=False)
     if preset:
         building = building.strip() if isinstance(building, str) else ""
         parts = preset_parts(preset, title=title, building=building)
@@ -326,7 +316,7 @@ def cancel_decision(decision: Decision, *, actor, reason: str = "") -> Decision:
     _require_manager(actor, decision.area)
     if decision.status not in (Status.DRAFT, Status.OPEN):
         raise Conflict(_("已计票的表决不能撤销"))
-    reason = _text(reason, "reason", _("撤销原因"), 500, required=False)
+    reason = clean_text(reason, "reason", _("撤销原因"), 500, required=False)
     before = audit.snapshot(decision)
     decision.status = Status.CANCELLED
     decision.save(update_fields=["status"])
@@ -445,7 +435,7 @@ def cast_online(decision: Decision, *, actor, choices, now=None) -> Participatio
 
 
 def _secret_meta(building, floor_area) -> dict:
-    building = _text(building, "building", _("楼栋"), 64, required=False)
+    building = clean_text(building, "building", _("楼栋"), 64, required=False)
     try:
         area = Decimal(str(floor_area).strip() or "0") if floor_area not in (None, "") else Decimal(0)
     except (InvalidOperation, ValueError):
@@ -470,7 +460,7 @@ def enter_paper(decision: Decision, *, actor, elector: Elector | None = None, se
     _require_open(decision)
     if channel not in PAPER_CHANNELS:
         raise ValidationError({"channel": _("请选择书面或入户")})
-    serial = _text(serial, "serial", _("选票编号"), 40, required=decision.secret)
+    serial = clean_text(serial, "serial", _("选票编号"), 40, required=decision.secret)
     cleaned = clean_choices(decision, choices)
     live = PaperEntry.objects.filter(decision=decision).exclude(status=PaperEntry.Status.VOID)
     if decision.secret:
@@ -532,7 +522,7 @@ def void_paper_entries(decision: Decision, target, *, actor, reason: str) -> int
     decision = _locked(decision)
     _require_manager(actor, decision.area, _("只有管理人员可以作废录入"))
     _require_open(decision)
-    reason = _text(reason, "reason", _("作废原因"), 500)
+    reason = clean_text(reason, "reason", _("作废原因"), 500)
     entries = PaperEntry.objects.filter(decision=decision).exclude(status=PaperEntry.Status.VOID)
     if isinstance(target, Elector):
         entries = entries.filter(elector=target)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
+from gongzhi.core.forms import clean_text
 from gongzhi.core.scoping import jurisdiction
 
 from . import ledger
@@ -94,16 +95,6 @@ def _require_resident(actor):
         raise PermissionDenied(_("请先登录"))
 
 
-def _text(value, field: str, label: str, max_length: int, required: bool = True) -> str:
-    value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is None:
-        raise ValidationError({field: _("%(label)s格式不正确") % {"label": label}})
-    if required and not value:
-        raise ValidationError({field: _("请填写%(label)s") % {"label": label}})
-    if len(value) > max_length:
-        raise ValidationError({field: _("%(label)s不能超过 %(n)s 个字符") % {"label": label, "n": max_length}})
-    return value
-
 
 def _whole(value, field: str, label: str, *, minimum: int = 0, maximum: int = 10**9, optional: bool = False):
     if value is None or value == "":
@@ -146,8 +137,8 @@ def create_activity(*, actor, area, title: str, starts_at: datetime.datetime, en
                     slots, points_per_hour, cap_points, difficulty="1", cap_minutes=120, place: str = "",
                     description: str = "", eligibility: dict | None = None, organiser=None) -> Activity:
     _require_manager(actor, area, _("您不能在该区域发布志愿活动"))
-    title = _text(title, "title", _("活动名称"), 120)
-    place = _text(place, "place", _("地点"), 200, required=False)
+    title = clean_text(title, "title", _("活动名称"), 120)
+    place = clean_text(place, "place", _("地点"), 200, required=False)
     if not isinstance(starts_at, datetime.datetime) or not isinstance(ends_at, datetime.datetime):
         raise ValidationError({"starts_at": _("请填写开始和结束时间")})
     if ends_at <= starts_at:
@@ -312,7 +303,7 @@ def confirm_attendance(signup: Signup, *, actor, minutes=None, now=None) -> Tran
 @transaction.atomic
 def report_good_deed(*, actor, resident, area, description: str, occurred_on: datetime.date) -> GoodDeed:
     _require_resident(actor)
-    description = _text(description, "description", _("事迹"), 2000)
+    description = clean_text(description, "description", _("事迹"), 2000)
     if not isinstance(occurred_on, datetime.date) or occurred_on > timezone.localdate():
         raise ValidationError({"occurred_on": _("发生日期不能晚于今天")})
     if resident is None:
@@ -325,7 +316,7 @@ def report_good_deed(*, actor, resident, area, description: str, occurred_on: da
 
 def approve_good_deed(deed: GoodDeed, *, actor, points, note: str = "", now=None) -> Transaction:
     points = _whole(points, "points", _("积分"), minimum=1, maximum=MAX_GOOD_DEED_POINTS)
-    note = _text(note, "note", _("审核意见"), 500, required=False)
+    note = clean_text(note, "note", _("审核意见"), 500, required=False)
     now = _now(now)
     with transaction.atomic():
         deed = GoodDeed.objects.select_for_update().select_related("area").get(pk=deed.pk)
@@ -348,7 +339,7 @@ def approve_good_deed(deed: GoodDeed, *, actor, points, note: str = "", now=None
 
 
 def reject_good_deed(deed: GoodDeed, *, actor, note: str, now=None) -> GoodDeed:
-    note = _text(note, "note", _("审核意见"), 500)
+    note = clean_text(note, "note", _("审核意见"), 500)
     with transaction.atomic():
         deed = GoodDeed.objects.select_for_update().select_related("area").get(pk=deed.pk)
         _require_manager(actor, deed.area, _("您不能审核该区域的好人好事"))
@@ -368,9 +359,9 @@ def reject_good_deed(deed: GoodDeed, *, actor, note: str, now=None) -> GoodDeed:
 @transaction.atomic
 def create_merchant(*, actor, area, name: str, address: str = "", phone: str = "", description: str = "") -> Merchant:
     _require_manager(actor, area, _("您不能在该区域登记合作商户"))
-    merchant = Merchant.objects.create(area=area, name=_text(name, "name", _("商户名称"), 120),
-                                       address=_text(address, "address", _("地址"), 200, required=False),
-                                       phone=_text(phone, "phone", _("联系电话"), 20, required=False),
+    merchant = Merchant.objects.create(area=area, name=clean_text(name, "name", _("商户名称"), 120),
+                                       address=clean_text(address, "address", _("地址"), 200, required=False),
+                                       phone=clean_text(phone, "phone", _("联系电话"), 20, required=False),
                                        description=description or "")
     audit.record(actor, "points.merchant.create", merchant, after=audit.snapshot(merchant))
     return merchant
@@ -397,7 +388,7 @@ def create_offer(merchant: Merchant, *, actor, title: str, gives: str, price, st
     if valid_until is not None and valid_until <= valid_from:
         raise ValidationError({"valid_until": _("兑换截止应晚于兑换开始")})
     offer = Offer.objects.create(
-        merchant=merchant, title=_text(title, "title", _("名称"), 120), gives=_text(gives, "gives", _("兑换内容"), 500),
+        merchant=merchant, title=clean_text(title, "title", _("名称"), 120), gives=clean_text(gives, "gives", _("兑换内容"), 500),
         price=_whole(price, "price", _("所需积分"), minimum=1, maximum=10**6),
         stock=_whole(stock, "stock", _("库存"), maximum=10**6, optional=True),
         per_person_limit=_whole(per_person_limit, "per_person_limit", _("每人限兑"), minimum=1, maximum=1000,
@@ -582,7 +573,7 @@ def reverse_transaction(txn: Transaction, *, actor, reason: str, now=None) -> Tr
     """Undo an award by a reversing transaction (never an edit). The resident's points come from the
     award's own batch first, then the oldest; refused when they have been spent (cancel the voucher
     first) or have expired. Vouchers are undone by cancelling them, not by reversal."""
-    reason = _text(reason, "reason", _("冲正原因"), 200)
+    reason = clean_text(reason, "reason", _("冲正原因"), 200)
     now = _now(now)
     with transaction.atomic():
         txn = Transaction.objects.select_related("area").get(pk=txn.pk)
