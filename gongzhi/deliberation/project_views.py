@@ -353,5 +353,5 @@ def project_photo(request, pk, photo_id):
 @require_GET
 def my_statements(request):
     """我家的分摊: the user's household statements (as a member of a roll), whatever their role."""
-    rows = list(projects.my_statements(request.user)[:200])
+    rows = list(queries.my_statements(request.user)[:200])
     return render(request, "deliberation/statement_mine.html", {"rows": rows})

@@ -499,16 +499,3 @@ def add_update(project: Project, *, actor, note, progress, photos=()) -> Project
             **audit.snapshot(project, ["status", "progress"]), "update": update.pk, "photos": len(photos)},
             note=note[:200])
     return update
-
-
-# ------------------------------------------------------------------------------------ a household's own
-
-
-def my_statements(user):
-    """The statements of the units where ``user`` is a member of the roll (linked account): what their
-    household owes for each project. Residents see these without seeing the staff side."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return ShareStatement.objects.none()
-    units = Unit.objects.filter(members__user=user).values("pk")
-    return (ShareStatement.objects.filter(unit__in=units)
-            .select_related("project__area", "unit").order_by("-project__created_at", "unit__code"))

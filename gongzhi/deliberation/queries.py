@@ -20,7 +20,17 @@ from django.http import Http404
 
 from gongzhi.core.scoping import MAX_ID, jurisdiction
 
-from .models import Decision, Meeting, MeetingSeries, Procedure, Project, Publication, VoterRoll
+from .models import (
+    Decision,
+    Meeting,
+    MeetingSeries,
+    Procedure,
+    Project,
+    Publication,
+    ShareStatement,
+    Unit,
+    VoterRoll,
+)
 
 MANAGER_ROLES = ("leader", "party_secretary", "grid_head")
 
@@ -139,6 +149,16 @@ def visible_publications(user):
     inside = Q(area_id__in=jurisdiction(user).ancestor_ids)  # as for decisions
     public = Q(procedure__isnull=False) | Q(project__isnull=False) | Q(decision__electors__user=user)
     return qs.filter(q | inside | public).distinct()
+
+
+def my_statements(user):
+    """The cost statements of the units where ``user`` is a member of the roll (linked account): what
+    their household owes for each project. Residents see these without seeing the staff side."""
+    if not _authenticated(user):
+        return ShareStatement.objects.none()
+    units = Unit.objects.filter(members__user=user).values("pk")
+    return (ShareStatement.objects.filter(unit__in=units)
+            .select_related("project__area", "unit").order_by("-project__created_at", "unit__code"))
 
 
 def one_or_404(queryset, pk):

@@ -84,7 +84,7 @@ def _paper_form(decision, data=None):
     form = PaperForm(data, decision=decision, prefix="paper")
     if "elector" in form.fields:
         form.fields["elector"].voted = set(
-            Participation.objects.filter(decision=decision).values_list("elector_id", flat=True))
+            Participation.objects.filter(decision=decision, voted=True).values_list("elector_id", flat=True))
     return form
 
 
@@ -93,7 +93,8 @@ def _context(request, decision: Decision, **forms) -> dict:
     manages = queries.can_manage(user, decision.area)
     enters = queries.can_enter_ballots(user, decision.area)
     elector = queries.elector_of(user, decision)
-    voted = elector is not None and Participation.objects.filter(decision=decision, elector=elector).exists()
+    voted = elector is not None and Participation.objects.filter(decision=decision, elector=elector,
+                                                                 voted=True).exists()
     now = timezone.now()
     running = (decision.status == Status.OPEN and not (decision.opens_at and now < decision.opens_at)
                and not (decision.closes_at and now > decision.closes_at))

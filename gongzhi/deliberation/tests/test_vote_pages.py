@@ -141,6 +141,18 @@ def test_resident_votes_once(world, roll, login):
     assert Vote.objects.filter(question__decision=decision).count() == 2
 
 
+def test_an_attendee_signed_in_still_votes_on_the_page(world, roll, login):
+    decision = make(world, roll)
+    mine = decision.electors.get(user=world.resident)
+    services.record_sign_in(decision, actor=world.dispatcher, elector=mine)  # 到会登记, no ballot yet
+    client = login(world.resident)
+    assert 'id="ballot-form"' in text(client.get(url("decision", decision.pk)))
+    response = client.post(url("decision_vote", decision.pk), {"ballot-q1": "for", "ballot-q2": "for"})
+    assert response.status_code == 302
+    participation = Participation.objects.get(decision=decision, elector=mine)
+    assert participation.voted and participation.attended and participation.channel == "online"
+
+
 @pytest.mark.parametrize("data", [{}, {"ballot-q1": "for"}, {"ballot-q1": "for", "ballot-q2": "yes"}])
 def test_ballot_bad_input(world, roll, login, data):
     decision = make(world, roll)
