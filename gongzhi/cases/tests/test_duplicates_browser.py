@@ -67,7 +67,9 @@ def test_a_resident_follows_a_similar_open_case_instead(nearby_page, open_case, 
     expect(item).to_contain_text("约 30 米")
     expect(item.locator("mark").first).to_have_text("垃圾")
     expect(item.locator(".nearby-photos img")).to_have_count(1)
-    assert item.locator(".nearby-photos img").evaluate("img => img.complete && img.naturalWidth > 0")
+    photo = item.locator(".nearby-photos img")
+    photo.scroll_into_view_if_needed()  # the photo loads on its own time: wait for it, don't race it
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle(), timeout=10000)
     text = panel.inner_text()
     assert "网格员甲" not in text and "13800000002" not in text  # nothing about who reported it
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
