@@ -86,9 +86,15 @@ INSTALLED_APPS = [
     "gongzhi.screen",
     "gongzhi.points",
     "gongzhi.deliberation",
+    "gongzhi.registries",
 ]
 # Volunteer points (docs/points.md): points expire by earning batch after this many days.
 POINTS_VALIDITY_DAYS = envint("POINTS_VALIDITY_DAYS", 730)
+# Registries (docs/registries.md#keys): Fernet keys for sensitive fields (the first encrypts, all decrypt;
+# add a new key in front, then `gongzhi rotate_keys`), and a separate key for the identity-number index.
+REGISTRY_KEYS = envlist("REGISTRY_KEYS")
+REGISTRY_INDEX_KEY = env("REGISTRY_INDEX_KEY")
+GONGZHI_INSECURE_DEV = envbool("GONGZHI_INSECURE_DEV")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -87,8 +87,20 @@ def periodic_jobs(stop: threading.Event) -> list:
 
         return reminder_job()
 
+    def registry_reminders():
+        # Registries: key persons' visits and corrections' reporting falling due (docs/registries.md).
+        from gongzhi.registries.tasks import reminder_job
+
+        return reminder_job()
+
+    def registry_retention():
+        # Registries: anonymise records whose retention period after closing has passed.
+        from gongzhi.registries.tasks import retention_job
+
+        return retention_job()
+
     return [deadlines, webhooks, audit_chain, router_retrain, evaluation_recount, points_expiry,
-            inspection_reminders, meeting_reminders]
+            inspection_reminders, meeting_reminders, registry_reminders, registry_retention]
 
 
 def outbox_job():
