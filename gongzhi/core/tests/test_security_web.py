@@ -250,6 +250,7 @@ def test_deploy_checks_pass_in_production_mode(tmp_path):
                                                              "DJANGO_SETTINGS_MODULE", "PYTEST_CURRENT_TEST")}
     env.update(SECRET_KEY="a-production-secret-" + "k" * 40, ALLOWED_HOSTS="gongzhi.example.gov.cn",
                GONGZHI_VAR_DIR=str(tmp_path), AUDIT_CHAIN_KEY="a-separate-audit-key-" + "a" * 40,
+               REGISTRY_KEYS="x6V9rXz4m0bQ3f1H8yK2s5L7n4P0q9W6e3R1t8Y5u2I=", REGISTRY_INDEX_KEY="i" * 40,
                DJANGO_SETTINGS_MODULE="gongzhi.settings")
     done = subprocess.run([sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
                           env=env, capture_output=True, text=True, cwd=ROOT.parent, timeout=120)

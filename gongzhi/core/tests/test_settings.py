@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+# The registries' keys (docs/registries.md#keys): a Fernet key and a separate index key.
+REGISTRY = {"REGISTRY_KEYS": "x6V9rXz4m0bQ3f1H8yK2s5L7n4P0q9W6e3R1t8Y5u2I=", "REGISTRY_INDEX_KEY": "i" * 40}
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
@@ -20,9 +22,21 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 
 def test_production_mode_passes_the_deploy_checks(tmp_path):
     result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7",
-                 AUDIT_CHAIN_KEY="a" * 40, ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+                 AUDIT_CHAIN_KEY="a" * 40, ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path),
+                 **REGISTRY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_mode_without_registry_keys_fails_the_deploy_checks(tmp_path):
+    result = run(["check", "--deploy"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7", AUDIT_CHAIN_KEY="a" * 40,
+                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "gongzhi.E030" in result.stderr + result.stdout and "gongzhi.E032" in result.stderr + result.stdout
+    result = run(["check", "--deploy"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7", AUDIT_CHAIN_KEY="a" * 40,
+                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path),
+                 REGISTRY_KEYS="not-a-fernet-key", REGISTRY_INDEX_KEY="i" * 40)
+    assert result.returncode != 0 and "gongzhi.E031" in result.stderr + result.stdout
 
 
 def test_a_missing_secret_in_production_is_a_clear_startup_error(tmp_path):
@@ -33,7 +47,7 @@ def test_a_missing_secret_in_production_is_a_clear_startup_error(tmp_path):
 
 def test_production_mode_without_an_audit_chain_key_warns(tmp_path):
     result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY="s" * 40 + "-Zq8#kP2$wL9!xV4&nR7",
-                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+                 ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path), **REGISTRY)
     assert result.returncode != 0 and "gongzhi.W010" in result.stderr + result.stdout
 
 
@@ -41,7 +55,8 @@ def test_secret_can_come_from_a_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("f" * 30 + "-Zq8#kP2$wL9!xV4&nR7\n")
     result = run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY_FILE=str(secret),
-                 AUDIT_CHAIN_KEY_FILE=str(secret), ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path))
+                 AUDIT_CHAIN_KEY_FILE=str(secret), ALLOWED_HOSTS="gongzhi.example.cn", GONGZHI_VAR_DIR=str(tmp_path),
+                 **REGISTRY)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
