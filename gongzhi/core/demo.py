@@ -34,6 +34,7 @@ from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import Department, Membership, Role, Staff, User
 from gongzhi.points.demo import reset_demo_points
 from gongzhi.premises.demo import reset_demo_premises
+from gongzhi.registries.demo import reset_demo_registries
 from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
 
 DEMO_PASSWORD = "gongzhi-demo-2026"
@@ -476,6 +477,7 @@ def reset_demo_city(*, stdout: TextIO | None = None) -> bool:
         reset_demo_premises()
         reset_demo_points(area_ids)
         reset_demo_deliberation(area_ids)
+        reset_demo_registries(area_ids)
         Membership.objects.filter(Q(user__in=users) | Q(area__in=area_ids)).delete()
         Staff.objects.filter(Q(user__in=users) | Q(department__in=departments)).delete()
         _say(stdout, f"删除部门 / deleting departments: {departments.count()}")

@@ -68,6 +68,9 @@ class Command(BaseCommand):
         from gongzhi.deliberation.demo import build_demo_deliberation
 
         build_demo_deliberation(stdout=self.stdout)  # 共商共决: a roll, votes, a project (docs/deliberation.md)
+        from gongzhi.registries.demo import build_demo_registries
+
+        build_demo_registries(stdout=self.stdout)  # 人员台账: invented residents, key persons … (docs/registries.md)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:
