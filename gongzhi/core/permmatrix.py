@@ -65,6 +65,32 @@ OBJECTS = {
     "project": "an underway co-decision project of 东一社区 by the dispatcher (no decision), statements computed on "
                "a roll of 东一社区, one progress update with a photo",
     "project_photo": "the photo of that project's progress update",
+    # registries (人员台账): one object of every model in street A, every sealed field a canary value that the
+    # matrix test looks for in every response (the leak test); the person is 金丝雀甲 of grid 东一网格
+    "person": "金丝雀甲, a floating resident of 东一网格 with identity number, phone and address (sealed)",
+    "household": "金丝雀甲's household in 东一网格",
+    "stay": "金丝雀甲's floating-population registration (流动人口登记)",
+    "keyperson": "金丝雀甲 on the key-person list, the grid worker responsible",
+    "correction": "金丝雀甲 under community correction (缓刑) at 东司法所 (judicial, serves street A)",
+    "team_member": "the first of that correction's five team members (the handler is its police member)",
+    "correction_report": "a check-in report of that correction",
+    "assessment": "a risk assessment of that correction",
+    "service_hours": "public-service hours of that correction at placement_base",
+    "placement_base": "东一公益基地, a correction base of 东一社区",
+    "needcase": "the household's need case (困难帮扶), with an assistance plan and a help record",
+    "assistance_plan": "that need case's plan",
+    "help_record": "that need case's help record",
+    "relief_batch": "a relief batch of 东一社区",
+    "relief_recipient": "金丝雀甲's household listed in that batch",
+    "legal_adviser": "东一社区's legal adviser",
+    "consultation": "金丝雀甲's legal consultation in 东一社区",
+    "mediation": "a neighbour-dispute mediation in 东一社区 (no mediator)",
+    "mediation_party": "金丝雀甲 as the applicant of that mediation",
+    "mediation_session": "a session of that mediation",
+    "registry_visit": "the grid worker's key-person visit to 金丝雀甲",
+    "access_log": "an access-log row: privacy_officer (a 领导 of street A who may reveal, export and approve) "
+                  "viewed 金丝雀甲",
+    "export_request": "privacy_officer's pending export of the residents of street A",
 }
 
 

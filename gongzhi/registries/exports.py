@@ -222,15 +222,17 @@ def download(actor, request: ExportRequest) -> tuple[str, bytes]:
     if not rules.may_request_export(actor) or not may_see_request(actor, request):
         raise PermissionDenied(_("您已没有导出该范围敏感信息的权限"))
     now = timezone.now()
+    if not ExportRequest.objects.filter(pk=request.pk, status=Status.APPROVED, expires_at__gt=now).exists():
+        ExportRequest.objects.filter(pk=request.pk, status=Status.APPROVED, expires_at__lte=now).update(
+            status=Status.EXPIRED)
+        request.refresh_from_db()
+        raise Conflict(_("该申请不可下载（%(status)s）：只能在批准后 24 小时内下载一次")
+                       % {"status": request.get_status_display()})
     with transaction.atomic():
         claimed = ExportRequest.objects.filter(pk=request.pk, status=Status.APPROVED, expires_at__gt=now).update(
             status=Status.USED, downloaded_at=now)
-        if claimed != 1:
-            ExportRequest.objects.filter(pk=request.pk, status=Status.APPROVED, expires_at__lte=now).update(
-                status=Status.EXPIRED)
-            request.refresh_from_db()
-            raise Conflict(_("该申请不可下载（%(status)s）：只能在批准后 24 小时内下载一次")
-                           % {"status": request.get_status_display()})
+        if claimed != 1:  # someone (a second click) claimed it first
+            raise Conflict(_("该申请不可下载：只能在批准后 24 小时内下载一次"))
         request.refresh_from_db()
         sheets = subject_sheets(request.person) if request.person_id else _registry_sheets(actor, request)
         content = _workbook(sheets)

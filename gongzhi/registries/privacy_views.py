@@ -30,7 +30,7 @@ def _areas_for(user):
     for registry in Registry.values:
         area_paths = rules.paths(user, registry)
         if area_paths is None:
-            return Area.objects.filter(is_active=True).order_by("path")
+            return Area.objects.order_by("path")
         found.update(area_paths)
     if not found:
         return Area.objects.none()
@@ -39,7 +39,7 @@ def _areas_for(user):
     q = Q(pk__in=[])
     for path in found:
         q |= Q(path__startswith=path)
-    return Area.objects.filter(q, is_active=True).order_by("path")
+    return Area.objects.filter(q).order_by("path")
 
 
 class ExportForm(forms.Form):
@@ -102,7 +102,8 @@ def export_new(request):
 @require_http_methods(["GET", "POST"])
 def subject_export_new(request):
     """A person's own data, exported for them on their request (?person=<pk>)."""
-    person = queries.get_visible_or_404(Person, request.user, pk=request.GET.get("person"))
+    person = queries.get_visible_or_404(Person, request.user,
+                                        pk=request.GET.get("person") or request.POST.get("person"))
     if not rules.may_request_export(request.user):
         raise PermissionDenied
     form = SubjectExportForm(request.POST or None)

@@ -145,7 +145,165 @@ def build_objects(world) -> dict[str, str]:
         "reinspection": str(Reinspection.objects.get(notice=notice, round=1).pk),
         "project": str(project.pk),
         "project_photo": str(update.photos.get().pk),
+        **registry_canaries(world),
     }
+
+
+# --------------------------------------------------------------------------- registry canaries (the leak test)
+
+#: Every sealed field of the registry objects holds one of these plaintexts; none of them, nor a
+#: 6-digit slice of an identity number or phone, may reach a response (except the reveal for admin).
+CANARY_ID = "150302198001017777"
+CANARY_PHONE = "13877770000"
+CANARY_NAME = "金丝雀甲"  # the person's name: only for those who see a registry of street A
+NAME_MARK = "金丝雀"  # in every canary name (person, team, parties): none for actors who see no registry
+TEAM_PHONES = [f"1397777000{i}" for i in range(1, 6)]
+PARTY_PHONE = "13677770006"
+DIGITS = [CANARY_ID, CANARY_PHONE, PARTY_PHONE, *TEAM_PHONES]
+SEALED_CANARIES = [
+    *DIGITS, "CANARY-户址-东一网格1号", "CANARY-住址-东一网格1号", "CANARY-暂住-东一网格2号", "CANARY-诊断-1",
+    "CANARY-罪名-1", "CANARY-宣告-1", "CANARY-报到-1", "CANARY-评估-1", "CANARY-困难-1", "金丝雀咨询人",
+    "CANARY-咨询-1", "CANARY-解答-1", "CANARY-纠纷-1", "CANARY-协议-1", "金丝雀当事人", "CANARY-调解-1",
+    "CANARY-走访-1",
+]
+#: actors who see no registry of street A: not even a canary name may reach them
+NO_REGISTRY = {"anonymous", "resident", "dispatcher", "outsider"}
+OFFICER = "privacy_officer"
+
+
+def registry_canaries(world) -> dict[str, str]:
+    """One object of every registry model in street A (ORM, no services), every sealed field a canary.
+    Also an officer (reveal, export and approval permissions, 领导 of street A) who asked for an export."""
+    import datetime
+
+    from django.contrib.auth.models import Group, Permission
+
+    from gongzhi.orgs import services as org_services
+    from gongzhi.orgs.models import Role
+    from gongzhi.registries import access
+    from gongzhi.registries import models as rm
+
+    today = datetime.date(2026, 3, 2)
+    officer = org_services.create_user(actor=None, username=OFFICER, password=None, display_name="隐私专员")
+    group = Group.objects.create(name="台账隐私专员（权限矩阵）")
+    group.permissions.set(Permission.objects.filter(
+        content_type__app_label="registries", codename__in=["reveal_sensitive", "export_sensitive", "approve_export"]))
+    officer.groups.add(group)
+    org_services.assign_role(actor=None, user=officer, area=world.street_a, role=Role.objects.get(code="leader"))
+    judicial = org_services.create_department(actor=None, name="东司法所", code="judicial-a", kind="judicial",
+                                              areas=[world.street_a], home_area=world.street_a)
+    household = rm.Household.objects.create(area=world.grid_a1, number="A1-0001", address="CANARY-户址-东一网格1号")
+    person = rm.Person.objects.create(
+        name=CANARY_NAME, gender="m", birth_year=1980, id_number=CANARY_ID, phone=CANARY_PHONE,
+        address="CANARY-住址-东一网格1号", area=world.grid_a1, household=household, relation="户主",
+        residence=rm.Person.Residence.FLOATING)
+    stay = rm.FloatingRegistration.objects.create(person=person, area=world.grid_a1, address="CANARY-暂住-东一网格2号",
+                                                  reason="务工", housing="租赁", moved_in_on=today)
+    category, _ = rm.KeyCategory.objects.get_or_create(code="canary", defaults={"name": "矩阵类别"})
+    keyperson = rm.KeyPerson.objects.create(person=person, category=category, responsible=world.worker,
+                                            details="CANARY-诊断-1", next_visit_due=today)
+    correction = rm.Correction.objects.create(
+        person=person, department=judicial, kind=rm.Correction.Kind.PROBATION, offence="CANARY-罪名-1",
+        term_start=today, term_end=today + datetime.timedelta(days=365), status=rm.Correction.Status.ACTIVE,
+        announced_on=today, announcement="CANARY-宣告-1", next_report_due=today)
+    team = [rm.TeamMember.objects.create(correction=correction, role=role, name=f"金丝雀组{i}", phone=phone,
+                                         user=world.handler if role == rm.TeamMember.Role.POLICE else None)
+            for i, (role, phone) in enumerate(zip(rm.TeamMember.Role.values, TEAM_PHONES, strict=True), 1)]
+    report = rm.CorrectionReport.objects.create(correction=correction, kind=rm.CorrectionReport.Kind.CHECK_IN,
+                                                on=today, note="CANARY-报到-1")
+    assessment = rm.RiskAssessment.objects.create(correction=correction, assessed_on=today, scores={"a": 1},
+                                                  total=10, level=rm.RiskAssessment.Level.LOW, note="CANARY-评估-1")
+    base = rm.PlacementBase.objects.create(area=world.community_a, name="东一公益基地",
+                                           kind=rm.PlacementBase.Kind.SERVICE)
+    hours = rm.ServiceHours.objects.create(correction=correction, base=base, on=today, hours=Decimal("2.0"),
+                                           activity="清扫")
+    kind, _ = rm.DifficultyKind.objects.get_or_create(code="canary", defaults={"name": "矩阵困难"})
+    needcase = rm.NeedCase.objects.create(household=household, details="CANARY-困难-1", opened_on=today)
+    needcase.kinds.add(kind)
+    plan = rm.AssistancePlan.objects.create(case=needcase, measures="每月探望一次", starts_on=today)
+    help_record = rm.HelpRecord.objects.create(case=needcase, kind=rm.HelpRecord.Kind.GOODS, on=today,
+                                               description="米面油")
+    batch = rm.ReliefBatch.objects.create(area=world.community_a, name="冬季救助", goods="棉被")
+    recipient = rm.ReliefRecipient.objects.create(batch=batch, household=household)
+    adviser = rm.LegalAdviser.objects.create(area=world.community_a, name="顾问甲", firm="东一律师事务所")
+    consultation = rm.Consultation.objects.create(
+        area=world.community_a, adviser=adviser, person=person, requester="金丝雀咨询人", topic="婚姻家庭",
+        question="CANARY-咨询-1", advice="CANARY-解答-1", on=today)
+    mediation = rm.Mediation.objects.create(area=world.community_a, number="TJ-2026-0001",
+                                            kind=rm.Mediation.Kind.NEIGHBOUR, summary="CANARY-纠纷-1",
+                                            agreement="CANARY-协议-1", received_on=today)
+    party = rm.MediationParty.objects.create(mediation=mediation, side=rm.MediationParty.Side.APPLICANT,
+                                             person=person, name="金丝雀当事人", phone=PARTY_PHONE)
+    session = rm.MediationSession.objects.create(mediation=mediation, on=today, place="东一社区调解室",
+                                                 note="CANARY-调解-1")
+    visit = rm.Visit.objects.create(visitor=world.worker, area=world.grid_a1, household=household, person=person,
+                                    key_person=keyperson, purpose=rm.Visit.Purpose.KEY_PERSON, notes="CANARY-走访-1")
+    log_row = access.log(officer, person, purpose=rm.AccessLog.Purpose.VISIT, reason="走访前核对住址",
+                         fields=["id_number"])
+    export = rm.ExportRequest.objects.create(registry=rm.Registry.RESIDENTS, area=world.street_a,
+                                             purpose=rm.AccessLog.Purpose.VISIT, reason="年度人口核查",
+                                             requested_by=officer)
+    objects = {
+        "person": person, "household": household, "stay": stay, "keyperson": keyperson, "correction": correction,
+        "team_member": team[0], "correction_report": report, "assessment": assessment, "service_hours": hours,
+        "placement_base": base, "needcase": needcase, "assistance_plan": plan, "help_record": help_record,
+        "relief_batch": batch, "relief_recipient": recipient, "legal_adviser": adviser,
+        "consultation": consultation, "mediation": mediation, "mediation_party": party,
+        "mediation_session": session, "registry_visit": visit, "access_log": log_row, "export_request": export,
+    }
+    return {name: str(obj.pk) for name, obj in objects.items()}
+
+
+def _text(response) -> str:
+    """A response's body as text: an xlsx's cells, other bytes decoded as far as they go."""
+    if getattr(response, "streaming", False):
+        body = b"".join(response.streaming_content)
+    else:
+        body = response.content
+    if body[:2] == b"PK" and "spreadsheet" in response.get("Content-Type", ""):
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(body), read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    return body.decode("utf-8", errors="ignore")
+
+
+def _slices(value: str, n: int = 6) -> set[str]:
+    return {value[i:i + n] for i in range(len(value) - n + 1)}
+
+
+SLICES = set().union(*(_slices(d) for d in DIGITS))
+
+
+def leaks(text: str, *, names: bool) -> list[str]:
+    """The canaries found in ``text``: sealed plaintexts, 6-digit slices of the identity number and
+    phones (a slice inside a long random token — a CSRF token, a hash — is not one), and with
+    ``names`` the canary names."""
+    import re
+
+    found = [c for c in SEALED_CANARIES if c in text]
+    for piece in SLICES:
+        for match in re.finditer(piece, text):
+            start, end = match.start(), match.end()
+            while start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+                start -= 1
+            while end < len(text) and text[end].isascii() and text[end].isalnum():
+                end += 1
+            run = text[start:end]
+            if len(run) >= 20 and re.search(r"[A-WYZa-wyz]", run):
+                continue
+            found.append(f"slice {piece}")
+            break
+    if names and NAME_MARK in text:
+        found.append(NAME_MARK)
+    return found
+
+
+def may_read_plaintext(actor: str, row: permmatrix.Row) -> bool:
+    """The full view itself: the reveal page's and the API's POST, for the one actor who may reveal."""
+    return actor == "admin" and row.method == "POST" and row.path.startswith(
+        ("/registries/reveal/", "/api/v1/registries/reveal/"))
 
 
 def admin_params(route: permmatrix.Route) -> dict[str, str]:
@@ -215,6 +373,15 @@ def bodies(objects: dict[str, str]) -> dict[str, dict]:
         "POST /api/v1/cases/{number}/locate": {"area_id": int(objects["grid_a1"])},
         "POST /api/v1/cases/{number}/urgent": {"urgent": True},
         "POST /api/v1/me/tokens": {"name": "脚本"},
+        # registries: privacy (reveal, exports; the identity number only ever in a body)
+        "POST /registries/reveal/{kind}/{pk}/": {"purpose": "visit", "reason": "走访前核对住址"},
+        "POST /api/v1/registries/reveal/{kind}/{object_id}": {"purpose": "visit", "reason": "走访前核对住址"},
+        "POST /api/v1/registries/people/search": {"id_number": CANARY_ID},
+        "POST /registries/exports/new/": {"registry": "residents", "area": objects["street_a"], "purpose": "visit",
+                                          "reason": "年度人口核查"},
+        "GET /registries/exports/subject/": {"person": objects["person"]},
+        "POST /registries/exports/subject/": {"person": objects["person"], "reason": "本人书面申请导出"},
+        "POST /registries/exports/{pk}/decide/": {"decision": "approve", "note": "同意"},
     }
 
 
@@ -266,7 +433,7 @@ def test_permission_matrix(world, settings):
             clients[actor].force_login(getattr(world, actor))
         cookies[actor] = copy.deepcopy(clients[actor].cookies)
 
-    wrong, seen = [], set()
+    wrong, seen, leaked = [], set(), []
     for row, route, url in _lines(objects):
         if (row.method, url) in seen:
             continue
@@ -278,6 +445,10 @@ def test_permission_matrix(world, settings):
                 response = _request(clients[actor], row, url, payloads.get(f"{row.method} {row.shown_path}"))
                 transaction.set_rollback(True)
             got[actor] = permmatrix.classify(response)
+            if not may_read_plaintext(actor, row):  # the leak test: no canary reaches anyone without the right
+                found = leaks(_text(response), names=actor in NO_REGISTRY)
+                if found:
+                    leaked.append(f"line {row.line}: {row.method} {url} as {actor}: {', '.join(found)}")
         if not all(permmatrix.agrees(row.outcomes[a], got[a]) for a in permmatrix.ACTORS):
             where = f"line {row.line}" + (f" ({row.path})" if row.is_glob else "")
             diff = ", ".join(f"{a}: expected {row.outcomes[a]}, got {got[a]}" for a in permmatrix.ACTORS
@@ -286,6 +457,7 @@ def test_permission_matrix(world, settings):
             wrong.append(f"{where}: {row.method} {url} — {diff}\n    now: "
                          + permmatrix.suggestion(route, got).replace(" ".join(f"{p}=?" for p in route.params),
                                                                      objs if not row.is_glob else ""))
+    assert not leaked, "Sensitive canaries reached someone without the right:\n" + "\n".join(leaked)
     assert not wrong, ("What these URLs answer differs from gongzhi/core/permissions.txt. If the new "
                        "answer is right, change the line (and run `python -m gongzhi.core.permmatrix --write`); "
                        "if not, it is a permission bug:\n" + "\n".join(wrong))
