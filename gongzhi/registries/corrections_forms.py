@@ -18,6 +18,16 @@ def _date(label, **kw):
     return forms.DateField(label=label, widget=DATE, initial=timezone.localdate, **kw)
 
 
+class _Form(forms.Form):
+    """Several forms share one page: each gets its own element ids (``<name>_<field>``)."""
+
+    id_prefix = "f"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
 def writable_areas(user):
     """Areas (street and below) where ``user`` may write corrections."""
     area_paths = rules.paths(user, Registry.CORRECTIONS, write=True)
@@ -25,7 +35,9 @@ def writable_areas(user):
     return qs.select_related("level").order_by("path")
 
 
-class CorrectionForm(forms.Form):
+class CorrectionForm(_Form):
+    id_prefix = "correction"
+
     department = forms.ModelChoiceField(label=_("司法所"), queryset=None)
     kind = forms.ChoiceField(label=_("矫正类别"), choices=Correction.Kind.choices)
     offence = forms.CharField(label=_("罪名与刑期"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
@@ -44,7 +56,9 @@ class CorrectionForm(forms.Form):
         self.fields["department"].queryset = Department.objects.filter(pk__in=ids)
 
 
-class TeamMemberForm(forms.Form):
+class TeamMemberForm(_Form):
+    id_prefix = "team"
+
     role = forms.ChoiceField(label=_("小组角色"), choices=TeamMember.Role.choices)
     name = forms.CharField(label=_("姓名"), max_length=64)
     phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
@@ -63,19 +77,25 @@ class TeamMemberForm(forms.Form):
         return user
 
 
-class AnnounceForm(forms.Form):
+class AnnounceForm(_Form):
+    id_prefix = "announce"
+
     on = _date(_("宣告日期"))
     record = forms.CharField(label=_("宣告记录"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ReportForm(forms.Form):
+class ReportForm(_Form):
+    id_prefix = "report"
+
     kind = forms.ChoiceField(label=_("类型"), choices=CorrectionReport.Kind.choices)
     on = _date(_("日期"))
     note = forms.CharField(label=_("内容"), max_length=4000, required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class RiskForm(forms.Form):
+class RiskForm(_Form):
+    id_prefix = "risk"
+
     on = _date(_("评估日期"))
     note = forms.CharField(label=_("评估意见"), max_length=4000, required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
@@ -90,7 +110,9 @@ class RiskForm(forms.Form):
         return {code: self.cleaned_data[f"score_{code}"] for code in corrections.RISK_FACTORS}
 
 
-class HoursForm(forms.Form):
+class HoursForm(_Form):
+    id_prefix = "hours"
+
     base = forms.ModelChoiceField(label=_("基地"), queryset=None, required=False)
     on = _date(_("日期"))
     hours = forms.DecimalField(label=_("时长（小时）"), max_digits=4, decimal_places=1, min_value=0.1, max_value=24)
@@ -105,16 +127,22 @@ class HoursForm(forms.Form):
         self.fields["base"].queryset = qs
 
 
-class ReleaseForm(forms.Form):
+class ReleaseForm(_Form):
+    id_prefix = "release"
+
     on = _date(_("解除日期"))
 
 
-class RevokeForm(forms.Form):
+class RevokeForm(_Form):
+    id_prefix = "revoke"
+
     on = _date(_("收监日期"))
     reason = forms.ChoiceField(label=_("法定事由"), choices=list(corrections.REVOKE_REASONS.items()))
 
 
-class BaseForm(forms.Form):
+class BaseForm(_Form):
+    id_prefix = "base"
+
     area = forms.ModelChoiceField(label=_("所在区域"), queryset=None)
     name = forms.CharField(label=_("名称"), max_length=100)
     kind = forms.ChoiceField(label=_("类型"), choices=PlacementBase.Kind.choices)
@@ -126,7 +154,9 @@ class BaseForm(forms.Form):
         self.fields["area"].queryset = writable_areas(user)
 
 
-class FilterForm(forms.Form):
+class FilterForm(_Form):
+    id_prefix = "filter"
+
     status = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部"))] + Correction.Status.choices)
     due = forms.ChoiceField(label=_("报到"), required=False,
                             choices=[("", _("全部")), ("overdue", _("已到期")), ("week", _("7 天内到期"))])
