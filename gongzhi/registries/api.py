@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from gongzhi.core.api import Pagination, error, errors
 
@@ -141,7 +142,7 @@ def reveal(request, kind: str, object_id: int, payload: RevealIn):
         return error(request, 422, "invalid", _("请说明查看用途"), fields)
     values = [{"name": f.name, "label": label, "value": value}  # access.reveal's fields, in its order
               for f, (label, value) in zip(access.sealed_fields(model), shown, strict=True)]
-    return 200, {"access_log_id": row.pk, "kind": kind, "id": obj.pk, "fields": values}
+    return Status(200, {"access_log_id": row.pk, "kind": kind, "id": obj.pk, "fields": values})
 
 
 @router.get("/access-log", response=list[AccessLogOut], summary="敏感信息访问日志")
