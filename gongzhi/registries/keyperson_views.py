@@ -106,7 +106,7 @@ def key_person_new(request):
     person = queries.get_visible_or_404(Person, request.user, pk=request.GET.get("person"))
     if not rules.can_write(request.user, Registry.KEY_PERSONS, person.area):
         raise PermissionDenied
-    form = KeyPersonForm(request.POST or None, area=person.area)
+    form = KeyPersonForm(request.POST if request.method == "POST" else None, area=person.area)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -123,8 +123,8 @@ def _log(obj_model: type[Model], pk, fields: list[str]) -> None:
 
 def _blank_record(target: Target, pk) -> bool:
     with transaction.atomic():
-        if not target.model._default_manager.select_for_update().filter(pk=pk).exists():
-            return False
+        if not list(target.model._default_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True)):
+            return False  # deleted meanwhile
         if not target.model._default_manager.filter(pk=pk).filter(_dirty(target)).exists():
             return False  # another worker did it while we waited for the lock
         target.model._default_manager.filter(pk=pk).update(**{name: "" for name in target.fields})

@@ -53,7 +53,8 @@ def visit_new(request):
     if not target and not areas.exists():
         raise PermissionDenied
     initial = {"purpose": Visit.Purpose.KEY_PERSON if "key_person" in target else Visit.Purpose.ROUTINE}
-    form = VisitForm(request.POST or None, areas=areas, fixed_area=subject is not None, initial=initial)
+    form = VisitForm(request.POST if request.method == "POST" else None, areas=areas,
+                     fixed_area=subject is not None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

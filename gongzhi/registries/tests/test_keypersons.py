@@ -164,6 +164,11 @@ def test_new_and_end_pages(world, login, person, mental):
     end = reverse("registries:key_person_end", args=[entry.pk])
     assert login(world.outsider).post(end, {"reason": "x"}).status_code == 404
     client = login(world.worker)  # the test client is shared: log the worker in again
+    detail = reverse("registries:key_person", args=[entry.pk])
+    assert client.post(detail, {"action": "level", "level": KeyPerson.Level.CONTROL}).status_code == 302
+    assert client.post(detail, {"action": "responsible", "responsible": world.outsider.pk}).status_code == 400
+    entry.refresh_from_db()
+    assert (entry.level, entry.responsible) == (KeyPerson.Level.CONTROL, world.worker)
     assert client.get(end).status_code == 405
     assert client.post(end, {"reason": "已迁出"}).status_code == 302
     assert KeyPerson.objects.get(pk=entry.pk).ended_on is not None

@@ -122,6 +122,7 @@ def test_new_visit_page_for_a_key_person_and_the_case_form(world, login, entry):
 
 def test_routine_visit_in_an_area_from_the_form(world, login):
     client = login(world.worker)
+    assert client.post(reverse("registries:visit_new"), {}).status_code == 400
     response = client.post(reverse("registries:visit_new"), {"area": world.grid_a1.pk, "purpose": "routine",
                                                              "notes": NOTES})
     assert response.status_code == 302
