@@ -141,7 +141,7 @@ def test_the_receipt_list_has_numbers_and_areas_never_addresses(world, batch, re
 def test_two_staff_issuing_at_the_same_moment_issue_once(world):
     from gongzhi.orgs.models import User
 
-    batch = relief.create_batch(world.worker, area=world.street_a, name="御寒物资", goods="棉被")
+    batch = relief.create_batch(world.worker, area=world.grid_a1, name="御寒物资", goods="棉被")
     relief.list_households(world.worker, batch, [household(world.grid_a1, "A1-001")])
     recipient = ReliefRecipient.objects.get(batch=batch)
     barrier = threading.Barrier(2)
