@@ -124,7 +124,7 @@ def _action(request, pk, form_name, form, do, *, report=False):
         else:
             return redirect("registries:correction", pk=correction.pk)
     correction.refresh_from_db()
-    return _detail(request, correction, **{form_name: form})
+    return _detail(request, correction, status=400, **{form_name: form})
 
 
 @login_required
@@ -226,7 +226,8 @@ def correction_new(request):
             add_service_errors(form, exc)
         else:
             return redirect("registries:correction", pk=c.pk)
-    return private(render(request, "registries/corrections/new.html", {"form": form, "person": person}))
+    return private(render(request, "registries/corrections/new.html", {"form": form, "person": person},
+                          status=400 if request.method == "POST" else 200))
 
 
 @login_required
@@ -254,4 +255,5 @@ def base_new(request):
             add_service_errors(form, exc)
         else:
             return redirect("registries:bases")
-    return private(render(request, "registries/corrections/base_new.html", {"form": form}))
+    return private(render(request, "registries/corrections/base_new.html", {"form": form},
+                          status=400 if request.method == "POST" else 200))

@@ -55,7 +55,8 @@ def adviser_new(request):
             add_service_errors(form, exc)
         else:
             return redirect("registries:legal")
-    return private(render(request, "registries/legal/form.html", {"form": form, "kind": "adviser"}))
+    return private(render(request, "registries/legal/form.html", {"form": form, "kind": "adviser"},
+                          status=400 if request.method == "POST" else 200))
 
 
 @login_required
@@ -84,7 +85,8 @@ def consultation_new(request):
             add_service_errors(form, exc)
         else:
             return redirect("registries:legal")
-    return private(render(request, "registries/legal/form.html", {"form": form, "kind": "consultation"}))
+    return private(render(request, "registries/legal/form.html", {"form": form, "kind": "consultation"},
+                          status=400 if request.method == "POST" else 200))
 
 
 def _sees_mediations(user) -> bool:
@@ -119,10 +121,11 @@ def mediation_new(request):
             add_service_errors(form, exc)
         else:
             return redirect("registries:mediation", pk=mediation.pk)
-    return private(render(request, "registries/legal/form.html", {"form": form, "kind": "mediation"}))
+    return private(render(request, "registries/legal/form.html", {"form": form, "kind": "mediation"},
+                          status=400 if request.method == "POST" else 200))
 
 
-def _detail(request, mediation: Mediation, **bound):
+def _detail(request, mediation: Mediation, status: int = 200, **bound):
     user = request.user
     handles = legal.may_handle(user, mediation)
     open_ = mediation.status not in legal.CLOSED
@@ -135,7 +138,7 @@ def _detail(request, mediation: Mediation, **bound):
         "m": mediation,
         "parties": queries.visible(MediationParty, user).filter(mediation=mediation),
         "sessions": queries.visible(MediationSession, user).filter(mediation=mediation).select_related("recorded_by"),
-        "may_reveal": rules.may_reveal(user), "handles": handles, **forms}))
+        "may_reveal": rules.may_reveal(user), "handles": handles, **forms}, status=status))
 
 
 @login_required
@@ -156,7 +159,7 @@ def _action(request, pk, form_name, form, do):
         else:
             return redirect("registries:mediation", pk=mediation.pk)
     mediation.refresh_from_db()
-    return _detail(request, mediation, **{form_name: form})
+    return _detail(request, mediation, status=400, **{form_name: form})
 
 
 @login_required

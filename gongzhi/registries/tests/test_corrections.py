@@ -274,7 +274,7 @@ def test_new_page_and_actions_through_forms(world, judicial, person, login):
     assert OFFENCE not in r["Location"]
     r = client.post(reverse("registries:correction_announce", args=[c.pk]),
                     {"on": TODAY.isoformat(), "record": "宣告"})
-    assert r.status_code == 200 and "五个一" in r.content.decode()  # refused: the team is not complete
+    assert r.status_code == 400 and "五个一" in r.content.decode()  # refused: the team is not complete
     for role in corrections.FIVE_ROLES:
         r = client.post(reverse("registries:correction_team", args=[c.pk]),
                         {"role": role, "name": f"成员{role}", "phone": PHONE})

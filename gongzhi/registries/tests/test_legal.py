@@ -159,7 +159,7 @@ def test_mediation_pages_flow(world, judge, login):
     assert r.status_code == 302 and r["Location"] == reverse("registries:mediation", args=[m.pk])
     assert m.mediator == world.worker
     r = login(world.worker).post(reverse("registries:mediation_conclude", args=[m.pk]), {"status": "agreed"})
-    assert r.status_code == 200 and "conclude-form" in r.content.decode()  # refused: no agreement text
+    assert r.status_code == 400 and "conclude-form" in r.content.decode()  # refused: no agreement text
     m.refresh_from_db()
     assert m.status == Mediation.Status.RECEIVED
     r = login(world.worker).post(reverse("registries:mediation_conclude", args=[m.pk]),
