@@ -127,6 +127,8 @@ def test_list_page_masks_details_and_puts_overdue_first(world, login, entry, per
     assert DETAILS not in html and "15030219880817123X" not in html
     assert html.index("赵某某") < html.index("钱某某")
     assert "no-store" in response["Cache-Control"]
+    outside = login(world.outsider).get(reverse("registries:key_persons"))
+    assert outside.status_code == 200 and "赵某某" not in outside.content.decode()
     filtered = login(world.worker).get(reverse("registries:key_persons"), {"level": KeyPerson.Level.NORMAL})
     assert "钱某某" in filtered.content.decode() and "赵某某" not in filtered.content.decode()
 
