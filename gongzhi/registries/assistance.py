@@ -257,9 +257,11 @@ def need_map(user) -> list[dict]:
         return []
     by_id = {str(g.pk): g for g in grids}
     counts: dict[int, dict[str, int]] = {g.pk: dict.fromkeys(NeedCase.Level.values, 0) for g in grids}
-    q = Q(pk__in=[])
-    for grid in grids:
-        q |= Q(household__area__path__startswith=grid.path)
+    q = Q()  # the jurisdiction's few subtrees (not one condition per grid: a city has thousands)
+    if not scope.everything:
+        q = Q(pk__in=[])
+        for path in scope.paths:
+            q |= Q(household__area__path__startswith=path)
     for path, level in NeedCase.objects.filter(q, closed_on__isnull=True).values_list("household__area__path",
                                                                                       "level"):
         for part in path.strip("/").split("/"):

@@ -71,7 +71,7 @@ def test_input_is_checked(world):
         assert field in exc.value.message_dict
 
 
-def test_the_helper_records_help_and_amounts_are_bounded(world, case):
+def test_the_helper_records_help_and_amounts_are_bounded(world, case, login):
     helper = org_services.create_user(actor=None, username="helper", password="x-long-password-1",
                                       display_name="帮扶人甲")
     assistance.assign_helper(world.worker, case, helper)
@@ -88,6 +88,14 @@ def test_the_helper_records_help_and_amounts_are_bounded(world, case):
         assistance.record_help(helper, case, kind="money", on=today + datetime.timedelta(days=1), description="x")
     with pytest.raises(PermissionDenied):  # the helper is not a writer: pairing and plans are not theirs
         assistance.add_plan(helper, case, measures="x", starts_on=today)
+    c = login(helper)
+    page = c.get(reverse("registries:need_case", args=[case.pk])).content.decode()
+    assert "help-form" in page and "plan-form" not in page and DETAILS not in page
+    response = c.post(reverse("registries:need_case_help", args=[case.pk]),
+                      {"kind": "care", "on": today.isoformat(), "description": "上门探望"})
+    assert response.status_code == 302 and case.help.count() == 2
+    assert c.post(reverse("registries:need_case_plan", args=[case.pk]),
+                  {"measures": "x", "starts_on": today.isoformat()}).status_code == 403
 
 
 def test_plans_and_closing(world, case):

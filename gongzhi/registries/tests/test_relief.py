@@ -171,3 +171,17 @@ def test_two_staff_issuing_at_the_same_moment_issue_once(world):
     assert sorted(outcomes) == ["conflict", "issued"]
     assert ReliefRecipient.objects.filter(pk=recipient.pk, issued_at__isnull=False).count() == 1
     assert AuditLog.objects.filter(action="registries.relief_issue", object_id=str(recipient.pk)).count() == 1
+
+
+def test_a_batch_is_created_from_the_page_only_in_the_writers_areas(world, login):
+    c = login(world.worker)
+    form = c.get(reverse("registries:relief_batch_new")).content.decode()
+    assert "东一网格" in form and "西一网格" not in form and "东二网格" not in form
+    refused = c.post(reverse("registries:relief_batch_new"), {"area": world.grid_b1.pk, "name": "x", "goods": "y",
+                                                              "per_household": 1})
+    assert refused.status_code == 200 and not world.grid_b1.relief_batches.exists()
+    response = c.post(reverse("registries:relief_batch_new"), {"area": world.grid_a1.pk, "name": "御寒物资",
+                                                               "goods": "棉被", "per_household": 1})
+    batch = world.grid_a1.relief_batches.get()
+    assert response["Location"] == reverse("registries:relief_batch", args=[batch.pk])
+    assert login(world.dispatcher).get(reverse("registries:relief_batches")).status_code == 403
