@@ -247,6 +247,9 @@ def test_new_person_then_edit_never_prefills_sealed_fields(world, login):
     assert response.status_code == 302
     person.refresh_from_db()
     assert (person.id_number.reveal(), person.phone.reveal(), person.household) == (ID_A, PHONE, household)
+    html = client.get(reverse("registries:person_edit", args=[person.pk])).content.decode()
+    assert f'<option value="{household.pk}" selected>' in html
+    _assert_no_plaintext(html)
 
 
 def test_stay_pages(world, login):
