@@ -168,6 +168,9 @@ SEALED_CANARIES = [
 ]
 #: actors who see no registry of street A: not even a canary name may reach them
 NO_REGISTRY = {"anonymous", "resident", "dispatcher", "outsider"}
+REVEAL_KINDS = ["person", "household", "floatingregistration", "keyperson", "correction", "teammember",
+                "correctionreport", "riskassessment", "needcase", "consultation", "mediation", "mediationparty",
+                "mediationsession", "visit"]
 OFFICER = "privacy_officer"
 
 
@@ -374,8 +377,9 @@ def bodies(objects: dict[str, str]) -> dict[str, dict]:
         "POST /api/v1/cases/{number}/urgent": {"urgent": True},
         "POST /api/v1/me/tokens": {"name": "脚本"},
         # registries: privacy (reveal, exports; the identity number only ever in a body)
-        "POST /registries/reveal/{kind}/{pk}/": {"purpose": "visit", "reason": "走访前核对住址"},
-        "POST /api/v1/registries/reveal/{kind}/{object_id}": {"purpose": "visit", "reason": "走访前核对住址"},
+        **{key.format(kind=kind): {"purpose": "visit", "reason": "走访前核对住址"} for kind in [
+            "{kind}", *REVEAL_KINDS] for key in ("POST /registries/reveal/{kind}/{{pk}}/",
+                                                  "POST /api/v1/registries/reveal/{kind}/{{object_id}}")},
         "POST /api/v1/registries/people/search": {"id_number": CANARY_ID},
         "POST /registries/exports/new/": {"registry": "residents", "area": objects["street_a"], "purpose": "visit",
                                           "reason": "年度人口核查"},
@@ -391,12 +395,18 @@ MULTIPART = {"POST /api/v1/cases/with-photos", "POST /api/v1/cases/{number}/hand
 # --------------------------------------------------------------------------- the matrix
 
 
+def _value(name: str, value: str, objects: dict[str, str]) -> str:
+    """A URL parameter's value: an object's, or the literal. A record kind (the registries' reveal URLs:
+    kind=person, kind=correction …) is always literal — the kinds share their names with objects."""
+    return value if name == "kind" else objects.get(value, value)
+
+
 def _lines(objects: dict[str, str]):
     """(row, route, url) for every line and every URL a glob line stands for."""
     for route in ROUTES:
         for row in permmatrix.rows_for(route, ROWS):
             values = admin_params(route) if row.is_glob else {}
-            values.update({k: objects.get(v, v) for k, v in row.objects.items()})
+            values.update({k: _value(k, v, objects) for k, v in row.objects.items()})
             url = route.path
             for name, value in values.items():
                 url = url.replace("{" + name + "}", value)
@@ -406,7 +416,7 @@ def _lines(objects: dict[str, str]):
                                                                 for r in ROUTES):
             url = row.path
             for name, value in row.objects.items():
-                url = url.replace("{" + name + "}", objects.get(value, value))
+                url = url.replace("{" + name + "}", _value(name, value, objects))
             yield row, permmatrix.Route(row.method, row.path, "page"), url
 
 
