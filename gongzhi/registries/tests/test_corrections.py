@@ -299,3 +299,34 @@ def test_bases_pages(world, judicial, login):
     assert r.status_code == 302
     assert "蓝天福利院" in login(judge).get(reverse("registries:bases")).content.decode()
     assert login(world.outsider).get(reverse("registries:bases")).status_code == 403
+
+
+def test_team_member_with_account_reports_from_the_page_but_sees_no_assessment(world, judicial, person, login):
+    c = _active(world, judicial, person, family_user=world.resident)
+    _, judge = judicial
+    corrections.assess_risk(judge, c, on=TODAY, scores={k: 0 for k in corrections.RISK_FACTORS})
+    client = login(world.resident)
+    body = client.get(reverse("registries:correction", args=[c.pk])).content.decode()
+    assert "张三" in body and "report-form" in body
+    assert "assessment-" not in body and "risk-form" not in body and "team-form" not in body
+    assert client.get(reverse("registries:corrections")).status_code == 200
+    r = client.post(reverse("registries:correction_report", args=[c.pk]),
+                    {"kind": "check_in", "on": TODAY.isoformat(), "note": NOTE})
+    assert r.status_code == 302
+    c.refresh_from_db()
+    assert c.next_report_due == TODAY + 7 * DAY and c.reports.get().recorded_by == world.resident
+    assert client.post(reverse("registries:correction_release", args=[c.pk]),
+                       {"on": TODAY.isoformat()}).status_code == 403
+
+
+def test_list_filters_by_status_and_due(world, judicial, person, login):
+    dept, judge = judicial
+    due = _active(world, judicial, person)
+    Correction.objects.filter(pk=due.pk).update(next_report_due=TODAY - DAY)
+    waiting = _open(judge, Person.objects.create(name="李四", area=world.grid_a2), dept)
+    client = login(judge)
+    url = reverse("registries:corrections")
+    body = client.get(url, {"due": "overdue"}).content.decode()
+    assert f"correction-{due.pk}" in body and f"correction-{waiting.pk}" not in body
+    body = client.get(url, {"status": "assessment"}).content.decode()
+    assert f"correction-{waiting.pk}" in body and f"correction-{due.pk}" not in body

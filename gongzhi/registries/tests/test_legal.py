@@ -4,9 +4,11 @@ conclusion rules, who may write, and pages that show parties masked."""
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -191,3 +193,27 @@ def test_legal_page_shows_advisers_to_everyone_and_consultations_masked(world, j
     r = login(judge).post(reverse("registries:adviser_new"), {"area": world.community_a.pk, "name": "律师丙"})
     assert r.status_code == 302
     assert LegalAdviser.objects.filter(ended_on__isnull=True).get().name == "律师丙"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a real race needs PostgreSQL's unique index waits")
+@pytest.mark.django_db(transaction=True)
+def test_two_mediations_opened_at_the_same_moment_get_two_numbers(world, judge):
+    barrier = threading.Barrier(2)
+    numbers: list[str] = []
+    lock = threading.Lock()
+
+    def open_one(summary):
+        try:
+            barrier.wait(timeout=10)
+            m = _open(None, world, summary=summary)
+            with lock:
+                numbers.append(m.number)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=open_one, args=(s,)) for s in ("纠纷一", "纠纷二")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(numbers) == [f"TJ-{TODAY.year}-0001", f"TJ-{TODAY.year}-0002"]
