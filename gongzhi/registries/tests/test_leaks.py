@@ -186,3 +186,13 @@ def test_the_generated_permission_docs_hold_no_canary():
     assert not any(c in text for c in SEALED_CANARIES)
     assert not any(d[3:9] in text for d in DIGITS)
     assert NAME_MARK in text  # the objects are described (by name only)
+
+
+def test_the_leak_detector_itself():
+    assert CANARY_ID in leaks(f"<td>{CANARY_ID}</td>", names=False)
+    assert leaks("身份证 …19800101… 号", names=False)  # a slice in clear text
+    assert leaks("电话 877770", names=False)  # a slice of the phone
+    assert not leaks("<td>1503**********7777</td><td>138****0000</td>", names=False)  # the masks
+    token = "aB3x" + CANARY_ID[2:8] + "Qz9LmNpRsTuVwYz0123"  # a random token that happens to hold a slice
+    assert not leaks(f'<input name="csrfmiddlewaretoken" value="{token}">', names=False)
+    assert leaks("金丝雀甲", names=True) and not leaks("金丝雀甲", names=False)
