@@ -56,6 +56,15 @@ class CorrectionForm(_Form):
         self.fields["department"].queryset = Department.objects.filter(pk__in=ids)
 
 
+class LookupForm(_Form):
+    """Find the person to register by identity number (sent in the body, never in a URL)."""
+
+    id_prefix = "lookup"
+
+    id_number = forms.CharField(label=_("身份证号"), max_length=32,
+                                help_text=_("按身份证号查找已登记的人员；未登记的人员请先由网格员登记"))
+
+
 class TeamMemberForm(_Form):
     id_prefix = "team"
 

@@ -11,12 +11,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gongzhi.core.forms import add_service_errors
 
-from . import corrections, queries, rules
+from . import corrections, crypto, queries, rules
 from . import corrections_forms as f
 from .models import (
     Correction,
@@ -189,24 +191,43 @@ def correction_revoke(request, pk: int):
     return _action(request, pk, "revoke_form", f.RevokeForm(request.POST), do)
 
 
+def _candidates(user):
+    """People a correction may be opened for: living where the user may write corrections (a judicial
+    officer registering a court's handover does not see the residents' registry), not anonymised."""
+    write_paths = rules.paths(user, Registry.CORRECTIONS, write=True)
+    q = Q()
+    if write_paths is not None:
+        q = Q(pk__in=[])
+        for path in write_paths:
+            q |= Q(area__path__startswith=path)
+    return Person.objects.filter(q, anonymised_at__isnull=True, closed_at__isnull=True).select_related("area")
+
+
 def _person_for_new(user, pk) -> Person:
-    """The person to register: one the user sees, or one living where the user may write corrections
-    (a judicial officer registering a court's handover does not see the residents' registry)."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         raise Http404 from None
-    write_paths = rules.paths(user, Registry.CORRECTIONS, write=True)
-    q = Q(pk__in=queries.visible_people(user).values("pk"))
-    if write_paths is None:
-        q = Q()
-    else:
-        for path in write_paths:
-            q |= Q(area__path__startswith=path)
-    person = Person.objects.filter(q, pk=pk, anonymised_at__isnull=True).select_related("area").first()
+    person = _candidates(user).filter(pk=pk).first()
     if person is None or not rules.can_write(user, Registry.CORRECTIONS, person.area):
         raise Http404
     return person
+
+
+def _lookup(request):
+    """Step one of a new record: the identity number (in the body) → the person's page of step two."""
+    form = f.LookupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        digest = crypto.blind_index(form.cleaned_data["id_number"])
+        person = _candidates(request.user).filter(id_number_index=digest).first() if digest else None
+        if person is not None:
+            return redirect(f"{reverse('registries:correction_new')}?person={person.pk}")
+        form.add_error("id_number", _("在您的辖区没有找到该身份证号对应的人员"))
+    if form.is_bound:  # the page never shows an identity number back, not even the one just typed
+        form.data = form.data.copy()
+        form.data["id_number"] = ""
+    return private(render(request, "registries/corrections/new.html", {"lookup": form},
+                          status=400 if request.method == "POST" else 200))
 
 
 @login_required
@@ -214,6 +235,8 @@ def _person_for_new(user, pk) -> Person:
 def correction_new(request):
     if not _writes_somewhere(request.user):
         raise PermissionDenied
+    if "person" not in request.GET:
+        return _lookup(request)
     person = _person_for_new(request.user, request.GET.get("person"))
     form = f.CorrectionForm(request.POST or None, person=person)
     if request.method == "POST" and form.is_valid():

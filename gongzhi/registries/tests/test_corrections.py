@@ -330,3 +330,20 @@ def test_list_filters_by_status_and_due(world, judicial, person, login):
     assert f"correction-{due.pk}" in body and f"correction-{waiting.pk}" not in body
     body = client.get(url, {"status": "assessment"}).content.decode()
     assert f"correction-{waiting.pk}" in body and f"correction-{due.pk}" not in body
+
+
+def test_new_record_starts_from_the_identity_number_in_the_body(world, judicial, login):
+    _, judge = judicial
+    number = "150302198001011234"
+    person = Person.objects.create(name="赵六", area=world.grid_a2, id_number=number)
+    Person.objects.create(name="钱七", area=world.grid_b1, id_number="150302198001015678")  # street B
+    client = login(judge)
+    url = reverse("registries:correction_new")
+    assert client.get(url).status_code == 200
+    r = client.post(url, {"id_number": number})
+    assert r.status_code == 302 and r["Location"] == f"{url}?person={person.pk}" and number not in r["Location"]
+    r = client.post(url, {"id_number": "150302198001015678"})  # outside the judicial office's area
+    body = r.content.decode()
+    assert r.status_code == 400 and "没有找到" in body and "150302198001015678" not in body and "钱七" not in body
+    body = client.get(f"{url}?person={person.pk}").content.decode()
+    assert "赵六" in body and "1503**********1234" in body and number not in body
