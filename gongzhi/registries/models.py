@@ -92,6 +92,12 @@ class Person(models.Model):
         verbose_name = _("人员")
         verbose_name_plural = _("人员")
         ordering = ["area", "name", "pk"]
+        constraints = [
+            # one open record per identity number (two clerks registering the same person at once)
+            models.UniqueConstraint(fields=["id_number_index"], name="person_one_open_per_id_number",
+                                    condition=models.Q(closed_at__isnull=True, anonymised_at__isnull=True)
+                                    & ~models.Q(id_number_index="")),
+        ]
         permissions = [
             ("reveal_sensitive", _("可说明用途后查看完整敏感信息")),
             ("export_sensitive", _("可申请导出敏感信息")),

@@ -17,7 +17,7 @@ import datetime
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -204,10 +204,14 @@ def register_person(actor, *, area, name, id_number, gender="", phone="", addres
     residence = _clean_choice(residence, "residence", Person.Residence.values, _("人口类型"))
     if _open_duplicate(number) is not None:
         raise _duplicate_error(number)
-    person = Person.objects.create(
-        name=name, gender=gender, birth_year=birth_year, id_number=number, phone=phone, address=address,
-        area=area, household=household, relation=relation, residence=residence,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    try:
+        with transaction.atomic():  # the unique index settles a race the check above cannot see
+            person = Person.objects.create(
+                name=name, gender=gender, birth_year=birth_year, id_number=number, phone=phone, address=address,
+                area=area, household=household, relation=relation, residence=residence,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    except IntegrityError:
+        raise _duplicate_error(number) from None
     audit.record(actor, "registries.register_person", person, after=audit.snapshot(person, PERSON_FIELDS))
     return person
 
@@ -251,7 +255,11 @@ def update_person(actor, person: Person, *, name=None, id_number=None, gender=No
         person.relation = clean_text(relation, "relation", _("与户主关系"), RELATION_MAX, required=False)
     if residence is not None:
         person.residence = _clean_choice(residence, "residence", Person.Residence.values, _("人口类型"))
-    person.save()
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError:
+        raise _duplicate_error(person.id_number.reveal()) from None
     audit.record(actor, "registries.update_person", person, before=before,
                  after=audit.snapshot(person, PERSON_FIELDS))
     return person

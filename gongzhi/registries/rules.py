@@ -31,7 +31,7 @@ AUDIENCE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     Registry.ASSISTANCE: (frozenset({"grid_worker", "grid_head", "building_head", "party_secretary", "leader"}),
                           frozenset({"street_office"})),
     Registry.LEGAL: (frozenset({"party_secretary", "leader"}), frozenset({"judicial"})),
-    Registry.VISITS: (frozenset({"grid_head", "party_secretary", "leader"}), frozenset()),
+    Registry.VISITS: (frozenset({"grid_worker", "grid_head", "party_secretary", "leader"}), frozenset()),
 }
 
 #: who may write (register, update, close) in a registry: the same audience unless listed here
