@@ -9,6 +9,7 @@ change the row; the other gets ``Conflict`` naming when it was issued.
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.cases import photos
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 from gongzhi.core.forms import clean_text
@@ -108,11 +110,17 @@ def issue(actor, recipient: ReliefRecipient, *, signed_by, signature=None) -> Re
     batch = recipient.batch
     _require_writer(actor, batch.area)
     signed_by = clean_text(signed_by, "signed_by", _("签收人"), 64)
-    if signature is not None and getattr(signature, "size", 0) > MAX_SIGNATURE_BYTES:
-        raise ValidationError({"signature": _("签名图片不能超过 2 MB")})
+    image = None
+    if signature is not None:
+        if getattr(signature, "size", 0) > MAX_SIGNATURE_BYTES:
+            raise ValidationError({"signature": _("签名图片不能超过 2 MB")})
+        try:
+            image = photos.check_upload(signature)  # sniffed, size-checked, decoded; stored re-encoded
+        except ValidationError as exc:
+            raise ValidationError({"signature": exc.messages}) from None
     now = timezone.now()
     by = actor if getattr(actor, "is_authenticated", False) else None
-    with transaction.atomic():
+    with photos.removed_on_error(), transaction.atomic():
         changed = ReliefRecipient.objects.filter(
             pk=recipient.pk, issued_at__isnull=True,
             batch_id__in=ReliefBatch.objects.filter(pk=recipient.batch_id, closed_at__isnull=True).values("pk"),
@@ -126,8 +134,8 @@ def issue(actor, recipient: ReliefRecipient, *, signed_by, signature=None) -> Re
             _require_open(current.batch)
             raise Conflict(_("无法发放，请刷新后重试"))
         recipient = ReliefRecipient.objects.select_related("batch", "household").get(pk=recipient.pk)
-        if signature is not None:
-            recipient.signature.save(f"receipt-{recipient.pk}.png", signature, save=False)
+        if image is not None:
+            photos.write_jpeg(recipient.signature, f"{uuid.uuid4().hex}.jpg", image, max_side=1200, quality=80)
             ReliefRecipient.objects.filter(pk=recipient.pk).update(signature=recipient.signature.name)
         audit.record(actor, "registries.relief_issue", recipient,
                      after=audit.snapshot(recipient, ["batch", "household", "quantity", "issued_at", "issued_by"]))

@@ -185,3 +185,21 @@ def test_a_batch_is_created_from_the_page_only_in_the_writers_areas(world, login
     batch = world.grid_a1.relief_batches.get()
     assert response["Location"] == reverse("registries:relief_batch", args=[batch.pk])
     assert login(world.dispatcher).get(reverse("registries:relief_batches")).status_code == 403
+
+
+def test_a_signature_photo_is_checked_and_stored_re_encoded(world, batch, recipient, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    with pytest.raises(ValidationError) as exc:
+        relief.issue(world.worker, recipient, signed_by="户主",
+                     signature=SimpleUploadedFile("s.png", b"<html><script>alert(1)</script>"))
+    assert "signature" in exc.value.message_dict
+    assert not ReliefRecipient.objects.filter(issued_at__isnull=False).exists()
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), (0, 0, 0)).save(out, "PNG")
+    issued = relief.issue(world.worker, recipient, signed_by="户主", signature=SimpleUploadedFile("s.png", out.getvalue()))
+    stored = ReliefRecipient.objects.get(pk=issued.pk).signature
+    assert stored.name.endswith(".jpg") and "s.png" not in stored.name and (tmp_path / stored.name).exists()
