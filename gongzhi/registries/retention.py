@@ -55,9 +55,12 @@ TARGETS = (
     Target(m.Correction, Registry.CORRECTIONS, "closed_on", ("offence", "announcement"), (
         Part(m.CorrectionReport, "correction", ("note",)),
         Part(m.RiskAssessment, "correction", ("note",)),
-        Part(m.TeamMember, "correction", ("phone",)),
+        Part(m.TeamMember, "correction", ("phone", "name")),  # the family member's name identifies too
     )),
-    Target(m.NeedCase, Registry.ASSISTANCE, "closed_on", ("details",)),
+    Target(m.NeedCase, Registry.ASSISTANCE, "closed_on", ("details",), (
+        Part(m.AssistancePlan, "case", ("measures",)),  # plain text, but it describes the household
+        Part(m.HelpRecord, "case", ("description",)),
+    )),
     Target(m.Mediation, Registry.LEGAL, "closed_on", ("summary", "agreement"), (
         Part(m.MediationParty, "mediation", ("name", "phone")),
         Part(m.MediationSession, "mediation", ("note",)),
