@@ -169,6 +169,7 @@ def open_correction(actor, person, *, department, kind, offence, term_start, ter
     if not 1 <= every <= MAX_REPORT_EVERY_DAYS:
         raise ValidationError({"report_every_days": _("报到周期应为 1 至 %(n)s 天") % {"n": MAX_REPORT_EVERY_DAYS}})
     with transaction.atomic():
+        type(person).objects.select_for_update().filter(pk=person.pk).first()  # one opening at a time per person
         if Correction.objects.filter(person=person, status__in=[Status.ASSESSMENT, Status.ACTIVE]).exists():
             raise ValidationError(_("该人员已有未结束的社区矫正记录"))
         correction = Correction.objects.create(

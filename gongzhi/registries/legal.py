@@ -33,6 +33,7 @@ MStatus = Mediation.Status
 CLOSED = (MStatus.AGREED, MStatus.FAILED, MStatus.WITHDRAWN)
 NUMBER_PREFIX = "TJ"
 NUMBER_ATTEMPTS = 8
+COMMUNITY = "community"  # the area level of a community (an adviser serves one)
 
 
 def _user(actor):
@@ -70,6 +71,8 @@ def appoint_adviser(actor, *, area, name, firm="", phone="", office_hours="", us
                     started_on=None) -> LegalAdviser:
     """Appoint the community's legal adviser; the one in post (if any) leaves the same day."""
     _require_writer(actor, area)
+    if getattr(area.level, "slug", COMMUNITY) != COMMUNITY:
+        raise ValidationError({"area": _("法律顾问按社区聘任，请选择社区")})
     name = clean_text(name, "name", _("姓名"), 64)
     firm = clean_text(firm, "firm", _("执业机构"), 100, required=False)
     phone = _phone(phone)
@@ -78,6 +81,7 @@ def appoint_adviser(actor, *, area, name, firm="", phone="", office_hours="", us
     if user is not None and not user.is_active:
         raise ValidationError({"user": _("该账号已停用")})
     with transaction.atomic():
+        type(area).objects.select_for_update().filter(pk=area.pk).first()  # one appointment at a time per community
         for old in LegalAdviser.objects.select_for_update().filter(area=area, ended_on__isnull=True):
             old.ended_on = max(started_on, old.started_on)
             old.save(update_fields=["ended_on"])

@@ -13,7 +13,7 @@ from .corrections_forms import DATE
 from .corrections_forms import _Form as Form
 from .models import Mediation, MediationParty, Registry
 
-COMMUNITY = "community"
+COMMUNITY = legal.COMMUNITY
 
 
 def legal_areas(user, *, consult: bool = False):

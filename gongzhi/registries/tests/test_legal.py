@@ -51,6 +51,8 @@ def test_one_adviser_per_community(world, judge):
         legal.appoint_adviser(world.worker, area=world.community_a, name="某人")
     with pytest.raises(PermissionDenied):
         legal.appoint_adviser(judge, area=world.community_b, name="某人")
+    with pytest.raises(ValidationError):
+        legal.appoint_adviser(judge, area=world.street_a, name="某人")  # per community, not per street
 
 
 def test_consultation_by_writer_and_by_adviser(world, judge):
