@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -272,7 +272,7 @@ def relief_batch(request, pk: int):
     batch = _batch(request, pk)
     q = request.GET.get("q", "").strip()[:32]
     recipients = batch.recipients.select_related("household__area", "issued_by").order_by(
-        "issued_at", "household__number", "pk")
+        F("issued_at").asc(nulls_first=True), "household__number", "pk")  # waiting households first
     if q:
         recipients = recipients.filter(household__number__icontains=q)
     page = Paginator(recipients, PER_PAGE).get_page(request.GET.get("page"))
