@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -96,6 +97,7 @@ def visible_people(user, qs: QuerySet | None = None) -> QuerySet:
 
 
 def get_visible_or_404(model, user, **lookup):
+    """One row through the read door (``model`` may be a queryset, e.g. with ``select_related``)."""
     pk = lookup.get("pk")
     if pk is not None:
         try:
@@ -105,7 +107,7 @@ def get_visible_or_404(model, user, **lookup):
             raise Http404 from None
     try:
         return visible(model, user).get(**lookup)
-    except (model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
 
