@@ -386,6 +386,9 @@ def bodies(objects: dict[str, str]) -> dict[str, dict]:
         "GET /registries/exports/subject/": {"person": objects["person"]},
         "POST /registries/exports/subject/": {"person": objects["person"], "reason": "本人书面申请导出"},
         "POST /registries/exports/{pk}/decide/": {"decision": "approve", "note": "同意"},
+        # registries: residents (an exact search; an edit that keeps the person as they are)
+        "POST /registries/people/": {"id_number": CANARY_ID},
+        "POST /registries/people/{pk}/edit/": {"area": objects["grid_a1"], "name": CANARY_NAME, "residence": "floating"},
     }
 
 
