@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
@@ -26,6 +26,7 @@ from .crypto import blind_index
 from .models import Person
 
 router = Router(tags=["registries 人员台账"])
+NO_STORE = "no-store, private"  # answers about people are never cached (shared proxies, the browser)
 
 
 class PersonOut(Schema):
@@ -114,7 +115,8 @@ def list_people(request):
 
 
 @router.post("/people/search", response=list[PersonOut], summary="按身份证号精确查找（脱敏）")
-def search_people(request, payload: SearchIn):
+def search_people(request, response: HttpResponse, payload: SearchIn):
+    response["Cache-Control"] = NO_STORE
     digest = blind_index(payload.id_number)
     if not digest:
         raise ValidationError({"id_number": [_("请填写身份证号")]})
@@ -122,13 +124,15 @@ def search_people(request, payload: SearchIn):
 
 
 @router.get("/people/{person_id}", response=PersonOut, summary="人员（脱敏）")
-def get_person(request, person_id: int):
+def get_person(request, response: HttpResponse, person_id: int):
+    response["Cache-Control"] = NO_STORE
     return queries.get_visible_or_404(Person, request.user, pk=person_id)
 
 
 @router.post("/reveal/{kind}/{object_id}", response={200: RevealOut, **errors(403, 422)},
              summary="说明用途后查看完整信息（写访问日志）")
-def reveal(request, kind: str, object_id: int, payload: RevealIn):
+def reveal(request, response: HttpResponse, kind: str, object_id: int, payload: RevealIn):
+    response["Cache-Control"] = NO_STORE
     model = access.REVEALABLE.get(kind)
     if model is None:
         raise Http404
