@@ -196,3 +196,18 @@ def test_the_leak_detector_itself():
     token = "aB3x" + CANARY_ID[2:8] + "Qz9LmNpRsTuVwYz0123"  # a random token that happens to hold a slice
     assert not leaks(f'<input name="csrfmiddlewaretoken" value="{token}">', names=False)
     assert leaks("金丝雀甲", names=True) and not leaks("金丝雀甲", names=False)
+
+
+def test_every_kind_revealed_leaves_exactly_one_access_log_row(canaries, login):
+    """Every record kind the reveal door serves, as an officer who sees them all (领导 of street A)."""
+    client = login(_officer())
+    for kind, model in access.REVEALABLE.items():
+        obj = model.objects.order_by("pk").first()
+        before = rm.AccessLog.objects.count()
+        page = client.post(reverse("registries:reveal", args=[kind, obj.pk]),
+                           {"purpose": "other", "reason": "权限矩阵核对"})
+        assert page.status_code == 200 and 'id="revealed"' in page.content.decode(), kind
+        assert rm.AccessLog.objects.count() == before + 1, kind
+        row = rm.AccessLog.objects.order_by("-pk").first()
+        assert row.object_type == model._meta.label_lower and row.object_id == str(obj.pk), kind
+        assert row.fields == [f.name for f in sealed_fields(model)], kind
