@@ -19,7 +19,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from gongzhi.core.api import Pagination, error, errors
+from gongzhi.core.api import Pagination, errors
 
 from . import access, queries, rules
 from .crypto import blind_index
@@ -29,7 +29,7 @@ router = Router(tags=["registries 人员台账"])
 NO_STORE = "no-store, private"  # answers about people are never cached (shared proxies, the browser)
 
 
-class PersonOut(Schema):
+class RegistryPersonOut(Schema):
     id: int
     name: str
     gender: str
@@ -108,13 +108,13 @@ def _people(user):
     return queries.visible_people(user).select_related("area").order_by("area__path", "name", "pk")
 
 
-@router.get("/people", response=list[PersonOut], summary="人员列表（脱敏）")
+@router.get("/people", response=list[RegistryPersonOut], summary="人员列表（脱敏）")
 @paginate(Pagination)
 def list_people(request):
     return _people(request.user)
 
 
-@router.post("/people/search", response=list[PersonOut], summary="按身份证号精确查找（脱敏）")
+@router.post("/people/search", response=list[RegistryPersonOut], summary="按身份证号精确查找（脱敏）")
 def search_people(request, response: HttpResponse, payload: SearchIn):
     response["Cache-Control"] = NO_STORE
     digest = blind_index(payload.id_number)
@@ -123,13 +123,13 @@ def search_people(request, response: HttpResponse, payload: SearchIn):
     return list(_people(request.user).filter(id_number_index=digest)[:20])
 
 
-@router.get("/people/{person_id}", response=PersonOut, summary="人员（脱敏）")
+@router.get("/people/{person_id}", response=RegistryPersonOut, summary="人员（脱敏）")
 def get_person(request, response: HttpResponse, person_id: int):
     response["Cache-Control"] = NO_STORE
     return queries.get_visible_or_404(Person, request.user, pk=person_id)
 
 
-@router.post("/reveal/{kind}/{object_id}", response={200: RevealOut, **errors(403, 422)},
+@router.post("/reveal/{kind}/{object_id}", response={200: RevealOut, **errors(403)},
              summary="说明用途后查看完整信息（写访问日志）")
 def reveal(request, response: HttpResponse, kind: str, object_id: int, payload: RevealIn):
     response["Cache-Control"] = NO_STORE
@@ -139,11 +139,8 @@ def reveal(request, response: HttpResponse, kind: str, object_id: int, payload: 
     obj = queries.get_visible_or_404(model, request.user, pk=object_id)
     if not rules.may_reveal(request.user):
         raise PermissionDenied(_("您没有查看完整敏感信息的权限"))
-    try:
-        row, shown = access.reveal(request.user, obj, purpose=payload.purpose, reason=payload.reason)
-    except ValidationError as exc:  # the messages name the field, never the values
-        fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-        return error(request, 422, "invalid", _("请说明查看用途"), fields)
+    # a missing purpose or reason is a 400 like every refused input (its messages never echo values)
+    row, shown = access.reveal(request.user, obj, purpose=payload.purpose, reason=payload.reason)
     values = [{"name": f.name, "label": label, "value": value}  # access.reveal's fields, in its order
               for f, (label, value) in zip(access.sealed_fields(model), shown, strict=True)]
     return Status(200, {"access_log_id": row.pk, "kind": kind, "id": obj.pk, "fields": values})

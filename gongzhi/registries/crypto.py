@@ -153,6 +153,8 @@ class Sealed:
             self._plain = decrypt(self._token) if self._token else ""
         return self._plain
 
+    reveal.alters_data = True  # a template can never call it: {{ person.id_number.reveal }} renders nothing
+
     @property
     def masked(self) -> str:
         return mask(self.reveal(), self.kind)

@@ -144,9 +144,26 @@ def person(request, pk):
     may_write = p.closed_at is None and p.anonymised_at is None and rules.can_write(user, Registry.RESIDENTS, p.area)
     return private(render(request, "registries/residents/person.html", {
         "person": p, "household": household, "members": members, "stays": stays, "entries": _entries(user, p),
-        "may_write": may_write, "may_reveal": rules.may_reveal(user), "close_form": CloseForm(),
+        "may_write": may_write, "other_actions": _other_actions(user, p) if p.anonymised_at is None else [], "may_reveal": rules.may_reveal(user), "close_form": CloseForm(),
         "end_form": StayEndForm(),
     }))
+
+
+def _other_actions(user, p: Person) -> list[tuple[str, str]]:
+    """What the viewer may start about this person in the other registries (each page checks again)."""
+    actions = []
+    if p.closed_at is None:
+        if rules.can_write(user, Registry.KEY_PERSONS, p.area):
+            actions.append((reverse("registries:key_person_new") + f"?person={p.pk}", _("列为重点人员")))
+        if rules.can_see(user, Registry.VISITS, p.area):
+            actions.append((reverse("registries:visit_new") + f"?person={p.pk}", _("记录走访")))
+        if rules.can_write(user, Registry.CORRECTIONS, p.area):
+            actions.append((reverse("registries:correction_new") + f"?person={p.pk}", _("登记社区矫正")))
+        if p.household_id and rules.can_write(user, Registry.ASSISTANCE, p.area):
+            actions.append((reverse("registries:need_case_new") + f"?household={p.household_id}", _("困难帮扶建档")))
+    if rules.may_request_export(user):
+        actions.append((reverse("registries:subject_export_new") + f"?person={p.pk}", _("本人数据导出")))
+    return actions
 
 
 def _person_form_page(request, form, person=None, status=200):

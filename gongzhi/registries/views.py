@@ -29,7 +29,7 @@ PAGES = {
     Registry.ASSISTANCE: [("registries:need_cases", _("困难帮扶")), ("registries:relief_batches", _("物资发放")),
                           ("registries:need_map", _("帮扶地图"))],
     Registry.LEGAL: [("registries:legal", _("法律顾问与咨询")), ("registries:mediations", _("矛盾纠纷调解"))],
-    Registry.VISITS: [("registries:visits", _("走访日志"))],
+    Registry.VISITS: [("registries:visits", _("走访日志")), ("registries:visit_new", _("记录走访"))],
 }
 
 
@@ -58,7 +58,12 @@ def index(request):
     if not registries:
         raise PermissionDenied
     return private(render(request, "registries/index.html", {
-        "registries": registries, "may_reveal": rules.may_reveal(request.user)}))
+        "registries": registries, "may_reveal": rules.may_reveal(request.user), "exports": _exports(request.user)}))
+
+
+def _exports(user) -> bool:
+    """Show the exports tab to whoever may ask for or approve one."""
+    return rules.may_request_export(user) or rules.may_approve_export(user)
 
 
 @login_required
@@ -100,4 +105,4 @@ def access_log(request):
             raise
         rows = rows.filter(person=person)
     return private(render(request, "registries/access_log.html", {
-        "rows": rows[:LOG_SHOWN], "person": person}))
+        "rows": rows[:LOG_SHOWN], "person": person, "exports": _exports(request.user)}))

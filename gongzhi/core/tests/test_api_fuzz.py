@@ -131,7 +131,9 @@ def test_aimed_examples_reach_the_domain():
     reads = {op: counter for op, counter in STATS.items() if op.startswith("GET ") and "{" in op}
     if len(reads) < 5:
         pytest.skip("the fuzz tests did not run in this session")
-    never = [op for op, counter in reads.items() if "/photos/" not in op
+    # The fuzzing actor is a command center, which by design sees no registry of people (their reads
+    # are covered by gongzhi/registries/tests/test_api.py).
+    never = [op for op, counter in reads.items() if "/photos/" not in op and "/registries/" not in op
              and not any(aim and 200 <= status < 300 for aim, status in counter)]
     assert not never, f"aimed examples never got past 404 for {never}: update `real` / `_aim`"
 

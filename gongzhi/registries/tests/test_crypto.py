@@ -47,6 +47,14 @@ def test_every_string_form_is_the_mask_even_before_saving(world):
     assert str(loaded.address) == "" and not loaded.address
 
 
+def test_a_template_cannot_reveal(world):
+    from django.template import Context, Template
+
+    fresh = Person(name="甲", area=world.grid_a1, id_number=ID)
+    shown = Template("[{{ p.id_number }}|{{ p.id_number.reveal }}]").render(Context({"p": fresh}))
+    assert shown == "[1503**********123X|]"  # (and Django refuses names starting with _ at all)
+
+
 def test_mask_rules():
     assert crypto.mask("150302198808171234", crypto.ID) == "1503**********1234"
     assert crypto.mask("１５０３０２ 19880817123x", crypto.ID) == "1503**********123X"
