@@ -86,9 +86,11 @@ def reveal(request, kind: str, pk: int):
         except ValidationError as exc:
             add_service_errors(form, exc)
     masked = [(str(f.verbose_name), str(getattr(obj, f.attname))) for f in sealed_fields(model)]
+    person = queries.person_of(obj)
+    back = reverse("registries:person", args=[person.pk]) if person is not None else reverse("registries:index")
     return private(render(request, "registries/reveal.html", {
         "obj": obj, "kind": kind, "label": model._meta.verbose_name, "form": form, "masked": masked,
-        "shown": shown, "log_row": log_row, "person": queries.person_of(obj)}, status=200))
+        "shown": shown, "log_row": log_row, "person": person, "back": back}))
 
 
 @login_required
