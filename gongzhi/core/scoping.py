@@ -155,8 +155,8 @@ def jurisdiction(user) -> Jurisdiction:
 MAX_ID = 2**63 - 1  # the largest primary key a database column holds
 
 
-def get_visible_or_404(queryset, user, **lookup):
-    """Fetch one object through the read door; anything outside it is a plain 404."""
+def one_or_404(visible, **lookup):
+    """One object of an already scoped queryset; an impossible key or anything outside is a plain 404."""
     pk = lookup.get("pk", lookup.get("id"))
     if pk is not None and not (isinstance(pk, int) and 0 < pk <= MAX_ID):
         try:
@@ -165,6 +165,11 @@ def get_visible_or_404(queryset, user, **lookup):
         except (TypeError, ValueError):
             raise Http404 from None
     try:
-        return queryset.visible_to(user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        return visible.get(**lookup)
+    except (visible.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def get_visible_or_404(queryset, user, **lookup):
+    """Fetch one object through the read door; anything outside it is a plain 404."""
+    return one_or_404(queryset.visible_to(user), **lookup)

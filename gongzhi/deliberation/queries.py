@@ -16,9 +16,9 @@ Anything else is a 404, exactly like an object that does not exist.
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import Http404
 
-from gongzhi.core.scoping import MAX_ID, jurisdiction
+from gongzhi.core import scoping
+from gongzhi.core.scoping import jurisdiction
 
 from .models import (
     Decision,
@@ -163,16 +163,7 @@ def my_statements(user):
 
 def one_or_404(queryset, pk):
     """One object through a door above; anything outside it (or a malformed id) is a plain 404."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    if not 0 < pk <= MAX_ID:
-        raise Http404
-    try:
-        return queryset.get(pk=pk)
-    except queryset.model.DoesNotExist:
-        raise Http404 from None
+    return scoping.one_or_404(queryset, pk=pk)
 
 
 def elector_of(user, decision):

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404
 
-from gongzhi.core.scoping import MAX_ID
+from gongzhi.core.scoping import one_or_404
 
 from . import models as m
 from . import rules
@@ -98,17 +96,7 @@ def visible_people(user, qs: QuerySet | None = None) -> QuerySet:
 
 def get_visible_or_404(model, user, **lookup):
     """One row through the read door (``model`` may be a queryset, e.g. with ``select_related``)."""
-    pk = lookup.get("pk")
-    if pk is not None:
-        try:
-            if not 0 < int(pk) <= MAX_ID:
-                raise Http404
-        except (TypeError, ValueError):
-            raise Http404 from None
-    try:
-        return visible(model, user).get(**lookup)
-    except (ObjectDoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return one_or_404(visible(model, user), **lookup)
 
 
 def _follow(obj, lookup: str):
