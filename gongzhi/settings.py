@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "gongzhi.points",
     "gongzhi.deliberation",
     "gongzhi.registries",
+    "gongzhi.portal",
 ]
 # Volunteer points (docs/points.md): points expire by earning batch after this many days.
 POINTS_VALIDITY_DAYS = envint("POINTS_VALIDITY_DAYS", 730)

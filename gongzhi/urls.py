@@ -47,6 +47,7 @@ urlpatterns = [
     path("points/", include("gongzhi.points.urls")),  # 喜邻 积分 (docs/points.md)
     path("deliberation/", include("gongzhi.deliberation.urls")),  # 共商共决 (docs/deliberation.md)
     path("registries/", include("gongzhi.registries.urls")),  # 人员台账 (docs/registries.md)
+    path("portal/", include("gongzhi.portal.urls")),  # 社区门户 (docs/portal.md)
     path("", include("gongzhi.orgs.urls")),
     path("admin/login/", account_views.admin_login),  # one login door, with the second factor
     path("admin/", admin.site.urls),

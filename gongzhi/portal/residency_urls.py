@@ -1,0 +1,3 @@
+"""URLs of this part of /portal/ (joined in urls.py)."""
+
+urlpatterns: list = []
