@@ -323,8 +323,11 @@ def test_the_worker_pass_seals_the_audit_chain(world):
     assert AuditLog.objects.filter(seq__isnull=True).exists()  # building the world wrote audit rows
     jobs = {job.__name__: job for job in run_worker.periodic_jobs(threading.Event())}
     assert set(jobs) == {"deadlines", "webhooks", "audit_chain", "router_retrain", "evaluation_recount",
-                         "points_expiry", "inspection_reminders", "meeting_reminders"}
+                         "points_expiry", "inspection_reminders", "meeting_reminders", "registry_reminders",
+                         "registry_retention"}
     assert jobs["inspection_reminders"]() is None  # nothing due
+    assert jobs["registry_reminders"]() is None  # no key person, no correction
+    assert jobs["registry_retention"]() is None  # nothing closed
     assert jobs["meeting_reminders"]() is None  # no meeting series
     assert jobs["points_expiry"]() is None  # nothing to expire
     assert jobs["audit_chain"]().startswith("audit: sealed")
