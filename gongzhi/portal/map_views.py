@@ -69,7 +69,8 @@ def map_page(request):
     rows = servicemap.nearby((origin.lon, origin.lat), servicemap.MAX_MINUTES, chosen) if origin else []
     rings = []
     for minutes in servicemap.RINGS_MINUTES:
-        ring_rows = [r for r in rows if servicemap.ring_of(r[2]) == minutes]
+        ring_rows = [(p, metres, mins, _type_label(p.type)) for p, metres, mins in rows
+                     if servicemap.ring_of(mins) == minutes]
         rings.append({"minutes": minutes, "rows": ring_rows})
     types = list(ServicePointType.objects.filter(is_active=True))
     scope = jurisdiction(request.user)
@@ -149,7 +150,7 @@ def point_new(request):
     areas = servicemap.publishable_areas(request.user)
     if not areas:
         raise PermissionDenied(_("您不能在任何区域发布服务点"))
-    form = PointForm(request.POST or None, areas=areas)
+    form = PointForm(request.POST if request.method == "POST" else None, areas=areas)
     if request.method == "POST" and form.is_valid():
         try:
             point = servicemap.create_point(request.user, **_point_values(form))
@@ -170,7 +171,7 @@ def point_edit(request, pk: int):
     areas = servicemap.publishable_areas(request.user)
     initial = {key: getattr(point, key) for key in ("type", "name", "area", "lon", "lat", "address", "phone",
                                                       "hours", "description")}
-    form = PointForm(request.POST or None, initial=initial, areas=areas)
+    form = PointForm(request.POST if request.method == "POST" else None, initial=initial, areas=areas)
     if request.method == "POST" and form.is_valid():
         try:
             point = servicemap.update_point(request.user, point, **_point_values(form))

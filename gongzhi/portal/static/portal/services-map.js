@@ -11,6 +11,7 @@
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);
     }
+    var MIN = " " + (el.dataset.minutes || "min");
     map.setView([30.5, 114.3], 14);
     fetch(el.dataset.points, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -22,7 +23,7 @@
         data.rings.slice().reverse().forEach(function (ring) {
           var c = L.circle(home, { radius: ring.radius_m, color: "#1f6feb", weight: 1, fillOpacity: 0.05,
                                    dashArray: "4 4", className: "walk-ring ring-" + ring.minutes }).addTo(map);
-          c.bindTooltip(ring.minutes + " min", { className: "map-label" });
+          c.bindTooltip(ring.minutes + MIN, { className: "map-label" });
           if (!outer) outer = c;
         });
         L.circleMarker(home, { radius: 8, color: "#ffffff", weight: 2, fillColor: "#1f6feb", fillOpacity: 1,
@@ -36,7 +37,7 @@
           },
           onEachFeature: function (f, lyr) {
             var p = f.properties;
-            var html = "<strong>" + text(p.name) + "</strong><br>" + text(p.type_name) + " · " + text(p.minutes) + " min";
+            var html = "<strong>" + text(p.name) + "</strong><br>" + text(p.type_name) + " · " + text(p.minutes) + text(MIN);
             if (p.hours) html += "<br>" + text(p.hours);
             if (p.phone) html += "<br><a href=\"tel:" + encodeURIComponent(p.phone) + "\">" + text(p.phone) + "</a>";
             if (p.address) html += "<br>" + text(p.address);
