@@ -79,7 +79,8 @@ def disclosure_new(request):
     areas = disclosures.disclosable_areas(request.user)
     if not areas.exists():
         raise PermissionDenied
-    form = DisclosureForm(request.POST or None, areas=areas, initial={"area": request.GET.get("area")})
+    form = DisclosureForm(request.POST if request.method == "POST" else None, areas=areas,
+                          initial={"area": request.GET.get("area")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
