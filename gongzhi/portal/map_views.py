@@ -33,7 +33,8 @@ def _residency_url() -> str | None:
 
 
 def _origin(request) -> servicemap.Origin | None:
-    """``?area=<pk>`` (any area with a label point: areas are not secret), else the user's home."""
+    """``?area=<pk>`` (any area with a label point: areas are not secret), else the user's home (also when
+    that area is unknown or has no polygon)."""
     raw = request.GET.get("area", "")
     if raw:
         try:
@@ -41,9 +42,9 @@ def _origin(request) -> servicemap.Origin | None:
         except ValueError:
             pk = 0
         area = Area.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
-        if area is not None:
-            return servicemap._area_origin(area)
-        return None
+        origin = servicemap._area_origin(area) if area is not None else None
+        if origin is not None:
+            return origin
     found = servicemap.origin_for(request.user)
     return servicemap.Origin(*found) if found else None
 

@@ -205,8 +205,9 @@ def test_map_page_lists_points_by_ring_for_a_resident(world, login):
 def test_map_page_without_home_asks_for_one(world, login):
     response = login(world.resident).get(reverse("portal:map"))
     assert response.status_code == 200
-    assert 'id="map-no-home"' in response.content.decode()
-    assert 'id="services-map"' not in response.content.decode()
+    html = response.content.decode()
+    assert 'id="map-no-home"' in html and 'id="services-map"' not in html
+    assert f'href="{reverse("portal:residency")}"' in html
 
 
 def test_management_views(world, login):
