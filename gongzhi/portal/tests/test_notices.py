@@ -250,3 +250,21 @@ def test_public_attachment_downloads_without_login(world, town, client):
     item = NoticeAttachment.objects.get(notice=notice)
     response = client.get(reverse("portal:notice_attachment", args=[notice.pk, item.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
+
+
+def test_staff_filter_by_area_and_moving_out_closes_the_board(world, town, login):
+    x_notice = post(town.x, "X楼停电")
+    post(world.community_a, "社区活动")
+    client = login(world.dispatcher)
+    everything = client.get(reverse("portal:notices")).content.decode()
+    assert "X楼停电" in everything and "社区活动" in everything and 'id="notice-filter"' in everything
+    only_x = client.get(reverse("portal:notices"), {"area": town.x.pk}).content.decode()
+    assert "X楼停电" in only_x and "社区活动" not in only_x
+    assert client.get(reverse("portal:notices"), {"area": "nonsense"}).status_code == 200
+
+    url = reverse("portal:notice", args=[x_notice.pk])
+    assert login(world.resident).get(url).status_code == 200
+    home = residency.mine(world.resident).get()
+    residency.move_out(world.resident, home)
+    assert login(world.resident).get(url).status_code == 404
+    assert not notices.current_for(world.resident).exists()
