@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gongzhi.areas.models import Area
 from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import jurisdiction
 
@@ -53,8 +54,6 @@ def index(request):
                "has_home": queries.homes(user).exists(), "is_staff_view": not jurisdiction(user).empty}
     if context["is_staff_view"]:
         own = schedules.staff_schedules(user)
-        from gongzhi.areas.models import Area
-
         form = AreaFilterForm(request.GET or None, areas=Area.objects.filter(pk__in=own.values("area"))
                               .order_by("depth", "path"))
         area = form.cleaned_data.get("area") if form.is_valid() else None
