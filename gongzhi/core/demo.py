@@ -33,6 +33,7 @@ from gongzhi.inspections.demo import reset_demo_joint_inspections
 from gongzhi.orgs import services as org_services
 from gongzhi.orgs.models import Department, Membership, Role, Staff, User
 from gongzhi.points.demo import reset_demo_points
+from gongzhi.portal.demo import reset_demo_portal
 from gongzhi.premises.demo import reset_demo_premises
 from gongzhi.registries.demo import reset_demo_registries
 from gongzhi.safety.demo import build_demo_safety, reset_demo_safety
@@ -478,6 +479,7 @@ def reset_demo_city(*, stdout: TextIO | None = None) -> bool:
         reset_demo_points(area_ids)
         reset_demo_deliberation(area_ids)
         reset_demo_registries(area_ids)
+        reset_demo_portal(area_ids)
         Membership.objects.filter(Q(user__in=users) | Q(area__in=area_ids)).delete()
         Staff.objects.filter(Q(user__in=users) | Q(department__in=departments)).delete()
         _say(stdout, f"删除部门 / deleting departments: {departments.count()}")

@@ -133,11 +133,11 @@ def test_command_prints_the_login_table_and_reset_rebuilds(city):
     # the city is unchanged; the only new audit rows are those of the demo's other parts, written by
     # their own service functions (the smart-dispatch model, premises, checklists, evaluation figures,
     # the joint-inspection station with its visits, the 喜邻 activities and merchant, co-decision's roll,
-    # votes, project, meetings and 四议 matter, the registries' invented people and their entries)
+    # votes, project, meetings and 四议 matter, the registries' invented people and their entries, the portal's schedules, notices, 公开栏 and points)
     assert {k: v for k, v in after.items() if k != "AuditLog"} == {k: v for k, v in before.items() if k != "AuditLog"}
     new_rows = AuditLog.objects.order_by("-pk").values_list("action", flat=True)[:after["AuditLog"] - before["AuditLog"]]
     prefixes = ("router.", "premises.", "checklist.", "evaluation.", "inspection.", "points.", "deliberation.",
-                "registries.")
+                "registries.", "portal.")
     assert [a for a in new_rows if not a.startswith(prefixes)] == []
 
     out = StringIO()

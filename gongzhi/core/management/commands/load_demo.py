@@ -71,6 +71,9 @@ class Command(BaseCommand):
         from gongzhi.registries.demo import build_demo_registries
 
         build_demo_registries(stdout=self.stdout)  # 人员台账: invented residents, key persons … (docs/registries.md)
+        from gongzhi.portal.demo import build_demo_portal
+
+        build_demo_portal(stdout=self.stdout)  # 社区门户: schedules, notices, 公开栏, services (docs/portal.md)
         self.print_summary(summary)
 
     def print_summary(self, summary: DemoSummary) -> None:
