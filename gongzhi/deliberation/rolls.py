@@ -29,7 +29,6 @@ Every write leaves an audit row (``deliberation.create_roll|import_roll|delete_r
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import re
@@ -45,7 +44,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
-from gongzhi.core import audit
+from gongzhi.core import audit, imports
 from gongzhi.core.errors import Conflict
 from gongzhi.core.imports import ImportReport, RowError
 
@@ -182,74 +181,13 @@ def _rows(cells: Iterable[tuple], sheet: str = "") -> list[RawRow]:
     return rows
 
 
-def _read_xlsx(data: bytes) -> list[RawRow]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises a zoo of errors (zip, XML, KeyError…) for files it can't read
-        raise RollFileError(_("文件不是有效的 xlsx 工作簿")) from None
-    try:
-        if not workbook.worksheets:
-            raise RollFileError(_("工作簿中没有工作表"))
-        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
-        try:
-            return _rows(sheet.iter_rows(values_only=True), sheet.title)
-        except RollFileError:
-            raise
-        except Exception:  # a damaged sheet inside a valid zip
-            raise RollFileError(_("文件不是有效的 xlsx 工作簿")) from None
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[RawRow]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise RollFileError(_("无法识别 CSV 文件的编码，请另存为 UTF-8 编码"))
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        return _rows(list(csv.reader(io.StringIO(text.replace("\x00", "")), delimiter=delimiter)))
-    except csv.Error:
-        raise RollFileError(_("文件不是有效的 CSV 文件")) from None
-
-
 def read_file(file: bytes | str | Path | IO[bytes], filename: str = "") -> list[RawRow]:
     """The rows of an xlsx workbook (its sheet 名册, else the first) or a CSV file."""
-    if isinstance(file, str | Path):
-        try:
-            data = Path(file).read_bytes()
-        except OSError:
-            raise RollFileError(_("无法读取文件：%(path)s") % {"path": file}) from None
-        filename = filename or str(file)
-    elif isinstance(file, bytes):
-        data = file
-    else:
-        size = getattr(file, "size", None)
-        if size is not None and size > MAX_BYTES:
-            raise RollFileError(_("文件不能超过 %(mb)d MB") % {"mb": MAX_BYTES // (1024 * 1024)})
-        data = file.read(MAX_BYTES + 1)
-        filename = filename or str(getattr(file, "name", "") or "")
-    if len(data) > MAX_BYTES:
-        raise RollFileError(_("文件不能超过 %(mb)d MB") % {"mb": MAX_BYTES // (1024 * 1024)})
-    if not data.strip():
-        raise RollFileError(_("文件是空的"))
-    suffix = Path(filename).suffix.lower()
-    if data[:4] == b"PK\x03\x04" and suffix in ("", ".xlsx"):
-        return _read_xlsx(data)
-    if suffix == ".xlsx":
-        raise RollFileError(_("文件不是有效的 xlsx 工作簿"))
-    if suffix in ("", ".csv", ".txt") and b"\x00" not in data[:4096] and data[:4] != b"PK\x03\x04":
-        return _read_csv(data)
-    if suffix == ".xls":
-        raise RollFileError(_("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx"))
-    raise RollFileError(_("请上传 .xlsx 或 .csv 文件"))
+    try:
+        title, cells = imports.read_table(file, filename, max_bytes=MAX_BYTES, sheet_name=SHEET_NAME)
+    except imports.TableFileError as exc:
+        raise RollFileError(str(exc)) from None
+    return _rows(cells, title)
 
 
 # ------------------------------------------------------------------------------------ checking

@@ -11,11 +11,8 @@ scripts; each with the SHA-256 of the stored file (what a download returns).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
-import itertools
 import json
 import re
 import uuid
@@ -33,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.areas.models import Area
 from gongzhi.cases import photos
-from gongzhi.core import audit
+from gongzhi.core import audit, imports
 from gongzhi.core.forms import clean_text
 from gongzhi.core.imports import ImportReport, RowError
 from gongzhi.core.scoping import jurisdiction
@@ -334,46 +331,6 @@ def publish_version(actor, disclosure: Disclosure, *, body="", lines=(), change_
 
 # ----------------------------------------------------------------------------- import
 
-class _FileError(Exception):
-    pass
-
-
-def _rows_xlsx(data: bytes) -> list[tuple]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds of errors for files it can't read
-        raise _FileError(_("文件不是有效的 xlsx 工作簿")) from None
-    try:
-        if not workbook.worksheets:
-            raise _FileError(_("工作簿中没有工作表"))
-        try:
-            cells = workbook.worksheets[0].iter_rows(values_only=True)
-            return [tuple(row) for row in itertools.islice(cells, 2 * MAX_LINES + 2)]  # enough to see "too many"
-        except Exception:  # a damaged sheet inside a valid zip
-            raise _FileError(_("文件不是有效的 xlsx 工作簿")) from None
-    finally:
-        workbook.close()
-
-
-def _rows_csv(data: bytes) -> list[tuple]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise _FileError(_("无法识别 CSV 文件的编码，请另存为 UTF-8 编码"))
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        return [tuple(row) for row in csv.reader(io.StringIO(text.replace("\x00", "")), delimiter=delimiter)]
-    except csv.Error:
-        raise _FileError(_("文件不是有效的 CSV 文件")) from None
-
-
 def parse_rows(rows, *, disclosure=None, header=True, sheet="") -> tuple[list[dict], list[RowError]]:
     """Finance lines from rows of cells (a header row with 日期, 事项, 收入, 支出, 备注 when
     ``header``, otherwise those five in that order)."""
@@ -416,23 +373,9 @@ def import_lines(file, filename: str = "", *, disclosure=None) -> tuple[list[dic
     """Finance lines of an xlsx (first sheet) or CSV file with columns 日期, 事项, 收入, 支出, 备注.
     Nothing is written: the caller shows the lines (a dry run) and publishes them only when
     ``errors`` is empty. With ``disclosure``, dates are checked against its period."""
-    data = file if isinstance(file, bytes) else file.read(MAX_IMPORT_BYTES + 1)
-    filename = filename or str(getattr(file, "name", "") or "")
-    suffix = Path(filename).suffix.lower()
     try:
-        if len(data) > MAX_IMPORT_BYTES:
-            raise _FileError(_("文件不能超过 %(mb)d MB") % {"mb": MAX_IMPORT_BYTES // (1024 * 1024)})
-        if not data.strip():
-            raise _FileError(_("文件是空的"))
-        if data[:4] == b"PK\x03\x04" and suffix in ("", ".xlsx"):
-            rows = _rows_xlsx(data)
-        elif suffix in ("", ".csv", ".txt") and b"\x00" not in data[:4096]:
-            rows = _rows_csv(data)
-        elif suffix == ".xls":
-            raise _FileError(_("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx"))
-        else:
-            raise _FileError(_("请上传 .xlsx 或 .csv 文件"))
-    except _FileError as exc:
+        _title, rows = imports.read_table(file, filename, max_bytes=MAX_IMPORT_BYTES)
+    except imports.TableFileError as exc:
         return [], [RowError(0, _("文件"), str(exc))]
     return parse_rows(rows, disclosure=disclosure, sheet="")
 

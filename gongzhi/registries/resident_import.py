@@ -29,12 +29,9 @@ updated, not added twice. Error lines show identity numbers and phones masked, n
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,7 +39,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from gongzhi.areas.models import Area
-from gongzhi.core import audit
+from gongzhi.core import audit, imports
 from gongzhi.core.imports import ImportReport, RowError
 
 from . import crypto, residents, rules
@@ -142,62 +139,13 @@ def _rows(cells) -> list[Row]:
     return rows
 
 
-def _read_xlsx(data: bytes) -> list[Row]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds of errors for files it can't read
-        raise ImportFileError(_("文件不是有效的 xlsx 工作簿")) from None
-    try:
-        if not workbook.worksheets:
-            raise ImportFileError(_("工作簿中没有工作表"))
-        try:
-            return _rows(workbook.worksheets[0].iter_rows(values_only=True))
-        except ImportFileError:
-            raise
-        except Exception:  # a damaged sheet inside a valid zip
-            raise ImportFileError(_("文件不是有效的 xlsx 工作簿")) from None
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[Row]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError(_("无法识别 CSV 文件的编码，请另存为 UTF-8 编码"))
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        return _rows(list(csv.reader(io.StringIO(text.replace("\x00", "")), delimiter=delimiter)))
-    except csv.Error:
-        raise ImportFileError(_("文件不是有效的 CSV 文件")) from None
-
-
 def read_rows(file: bytes | IO[bytes], filename: str = "") -> list[Row]:
     """The rows of an xlsx workbook (its first sheet) or a CSV file."""
-    if isinstance(file, bytes):
-        data = file
-    else:
-        data = file.read(MAX_BYTES + 1)
-        filename = filename or str(getattr(file, "name", "") or "")
-    if len(data) > MAX_BYTES:
-        raise ImportFileError(_("文件不能超过 %(mb)d MB") % {"mb": MAX_BYTES // (1024 * 1024)})
-    if not data.strip():
-        raise ImportFileError(_("文件是空的"))
-    suffix = Path(filename).suffix.lower()
-    if data[:4] == b"PK\x03\x04" and suffix in ("", ".xlsx"):
-        return _read_xlsx(data)
-    if suffix in ("", ".csv", ".txt") and b"\x00" not in data[:4096]:
-        return _read_csv(data)
-    if suffix == ".xls":
-        raise ImportFileError(_("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx"))
-    raise ImportFileError(_("请上传 .xlsx 或 .csv 文件"))
+    try:
+        _title, cells = imports.read_table(file, filename, max_bytes=MAX_BYTES)
+    except imports.TableFileError as exc:
+        raise ImportFileError(str(exc)) from None
+    return _rows(cells)
 
 
 # ------------------------------------------------------------------------------ importing
