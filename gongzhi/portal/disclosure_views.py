@@ -61,15 +61,15 @@ def disclosure_detail(request, pk):
 
 
 @require_GET
-def disclosure_version(request, pk, number):
+def disclosure_version(request, pk, version):
     disclosure = _disclosure_or_404(request, pk)
     entries = {e.version.number: e for e in disclosures.history(disclosure)}
-    entry = entries.get(number)
+    entry = entries.get(version)
     if entry is None:
         raise Http404
     latest = max(entries)
     return render(request, "portal/disclosures/version.html", {
-        "disclosure": disclosure, "entry": entry, "version": entry.version, "is_current": number == latest,
+        "disclosure": disclosure, "entry": entry, "version": entry.version, "is_current": version == latest,
         "latest": latest})
 
 

@@ -64,7 +64,8 @@ def _web_patterns(patterns=None, prefix="", namespace=None):
 
 #: Sample values for URL parameters, by name: enough to reach the CSRF check (which runs before the view).
 SAMPLES = {"pk": 1, "number": "C1", "photo_id": 1, "kind": "public", "action": "file", "source": "camera",
-           "fmt": "xlsx", "token_id": 1, "month": "2026-10", "token": "t0ken", "position": 1}
+           "fmt": "xlsx", "token_id": 1, "month": "2026-10", "token": "t0ken", "position": 1, "attachment_id": 1,
+           "area_id": 1, "exception_id": 1, "version": 1}
 #: Views that take POSTs without a CSRF token, and why.
 CSRF_EXEMPT = {
     "hooks:device_alert": "device webhook: no cookies, every body signed with HMAC (X-Gongzhi-Signature)",

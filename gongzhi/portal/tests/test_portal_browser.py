@@ -48,7 +48,9 @@ def scene(transactional_db):
     lines[1] = {**lines[1], "expense": "280.00"}
     disclosures.publish_version(None, finance, lines=lines, change_note="更正路灯维修金额")
 
-    types = {t.code: t for t in ServicePointType.objects.all()}
+    # (a transactional test starts from flushed tables: the seeded types may be gone)
+    types = {code: ServicePointType.objects.get_or_create(code=code, defaults={"name": name})[0]
+             for code, name in (("clinic", "卫生服务站"), ("market", "便民市场"))}
     near = servicemap.create_point(None, type=types["clinic"], name="东一卫生服务站", area=world.grid_a1,
                                    lon=world.grid_a1.label_lon, lat=world.grid_a1.label_lat, hours="8:00—17:00")
     far = servicemap.create_point(None, type=types["market"], name="西街菜市场", area=world.grid_b1,
@@ -98,6 +100,7 @@ def test_a_resident_sees_today_at_home_the_finance_history_and_the_services_near
     page.goto(browser.base + reverse("portal:map"))
     page.wait_for_selector(f"#point-{near.pk}")
     assert page.locator(f"#point-{far.pk}").count() == 0
-    assert page.locator("#services-map .leaflet-interactive").count() >= 3  # the three walking rings
+    # the three walking rings, drawn once the map's JSON has arrived
+    page.locator("#services-map .leaflet-interactive").nth(2).wait_for(state="attached")
     assert fits(page)
     assert not browser.csp_errors and not browser.js_errors
