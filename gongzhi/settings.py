@@ -95,6 +95,8 @@ POINTS_VALIDITY_DAYS = envint("POINTS_VALIDITY_DAYS", 730)
 # add a new key in front, then `gongzhi rotate_keys`), and a separate key for the identity-number index.
 REGISTRY_KEYS = envlist("REGISTRY_KEYS")
 REGISTRY_INDEX_KEY = env("REGISTRY_INDEX_KEY")
+# Every answer under these paths is sent with Cache-Control: no-store (core.middleware).
+PRIVATE_PATH_PREFIXES = ["/registries/", "/api/v1/registries/"]
 GONGZHI_INSECURE_DEV = envbool("GONGZHI_INSECURE_DEV")
 
 MIDDLEWARE = [

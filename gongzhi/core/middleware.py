@@ -75,7 +75,8 @@ def _refuse(request, status: int, code: str, message: str):
 class SecurityHeadersMiddleware:
     """Headers Django's SecurityMiddleware doesn't send: ``Permissions-Policy`` (camera and
     geolocation for this site only — the report page uses both — everything else off) and
-    ``Cross-Origin-Resource-Policy: same-origin`` (no other site may embed our responses)."""
+    ``Cross-Origin-Resource-Policy: same-origin`` (no other site may embed our responses), and
+    ``Cache-Control: no-store`` on every answer under ``PRIVATE_PATH_PREFIXES``."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,6 +89,10 @@ class SecurityHeadersMiddleware:
         if policy:
             response.headers.setdefault("Permissions-Policy", policy)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if request.path.startswith(tuple(getattr(settings, "PRIVATE_PATH_PREFIXES", ()))):
+            # Registries of people: never kept by a browser or a proxy, whatever the view forgot to say
+            # (a list, a paginated API answer, an error page).
+            response.headers["Cache-Control"] = "no-store, private, max-age=0"
         return response
 
 

@@ -101,10 +101,7 @@ def access_log(request):
     rows = queries.access_log(request.user)
     person = None
     if request.GET.get("person"):
-        try:
-            person = queries.get_visible_or_404(queries.m.Person, request.user, pk=request.GET["person"])
-        except Http404:
-            raise
+        person = queries.get_visible_or_404(queries.m.Person, request.user, pk=request.GET["person"])
         rows = rows.filter(person=person)
     return private(render(request, "registries/access_log.html", {
         "rows": rows[:LOG_SHOWN], "person": person, "exports": _exports(request.user)}))

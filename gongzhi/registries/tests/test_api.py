@@ -74,3 +74,13 @@ def test_reveal_statuses_and_one_log_row(world, person, officer, client, login):
     log = login(officer).get(f"{BASE}/access-log").json()
     assert [r["id"] for r in log["items"]] == [row.pk] and log["items"][0]["reason"] == "走访前核对住址"
     assert login(world.worker).get(f"{BASE}/access-log").json()["count"] == 0
+
+
+def test_no_registry_answer_is_kept_by_a_browser_or_proxy(world, person, login):
+    """Every answer under the registries' paths is no-store — the paginated lists, whose decorator drops
+    the view's own headers, the pages and the 404s too (core.middleware, PRIVATE_PATH_PREFIXES)."""
+    client = login(world.worker)
+    for url in (f"{BASE}/people", f"{BASE}/access-log", "/registries/people/", "/registries/reveal/person/0/"):
+        response = client.get(url)
+        assert "no-store" in response["Cache-Control"], (url, response.status_code)
+    assert "no-store" not in (client.get("/cases/mine/").get("Cache-Control") or "")
