@@ -16,6 +16,18 @@ class AppendOnlyError(Exception):
     """Raised when code tries to edit or delete an append-only row."""
 
 
+class AppendOnlyMixin:
+    """Rows that are history: never edited, never deleted (a correction is a new row)."""
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.label} rows are never changed (a correction is a new row)")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.label} rows are never deleted")
+
+
 class AuditLog(models.Model):
     """One row per change made by a service function (NetBox ObjectChange, Zulip RealmAuditLog).
 

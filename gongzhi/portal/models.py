@@ -13,23 +13,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.models import AppendOnlyMixin
+
 USER = settings.AUTH_USER_MODEL
-
-
-class AppendOnlyMixin:
-    """Rows that are history: never edited, never deleted (a correction is a new row)."""
-
-    def save(self, *args, **kwargs):
-        from gongzhi.core.models import AppendOnlyError
-
-        if not self._state.adding:
-            raise AppendOnlyError(f"{self._meta.label} rows are never changed: publish a new version")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        from gongzhi.core.models import AppendOnlyError
-
-        raise AppendOnlyError(f"{self._meta.label} rows are never deleted")
 
 
 class Residency(models.Model):
