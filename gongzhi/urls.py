@@ -19,6 +19,8 @@ api.add_router("/evaluation", "gongzhi.evaluation.api.router")
 api.add_router("/inspections", "gongzhi.inspections.api.router")
 api.add_router("/deliberation", "gongzhi.deliberation.api.router")
 api.add_router("/registries", "gongzhi.registries.api.router")
+api.add_router("/points", "gongzhi.points.api.router")
+api.add_router("/portal", "gongzhi.portal.api.router")
 api.add_router("", orgs_router)
 
 admin.site.site_header = "共治 Gongzhi"
