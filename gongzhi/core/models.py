@@ -17,7 +17,8 @@ class AppendOnlyError(Exception):
 
 
 class AppendOnlyMixin:
-    """Rows that are history: never edited, never deleted (a correction is a new row)."""
+    """Rows that are history: never edited, never deleted (a correction is a new row). Add
+    ``objects = AppendOnlyQuerySet.as_manager()`` to refuse bulk ``update()``/``delete()`` too."""
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -27,8 +28,21 @@ class AppendOnlyMixin:
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(f"{self._meta.label} rows are never deleted")
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk ``update()`` and ``delete()`` would bypass ``save``/``delete``: refuse them too (not for
+    AuditLog, whose sealer fills the hash columns with ``bulk_update``)."""
 
-class AuditLog(models.Model):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.label} rows are append-only")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.label} rows are append-only")
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
+class AuditLog(AppendOnlyMixin, models.Model):
     """One row per change made by a service function (NetBox ObjectChange, Zulip RealmAuditLog).
 
     Append-only: rows are never edited or deleted by the application. ``actor_name`` is copied so
@@ -63,14 +77,6 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("audit rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit rows are append-only")
 
 
 class AuditChain(models.Model):

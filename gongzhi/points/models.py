@@ -24,35 +24,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core.models import AppendOnlyError
+from gongzhi.core.models import AppendOnlyMixin, AppendOnlyQuerySet
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    """Bulk ``update()`` and ``delete()`` would bypass ``save``/``delete``: refuse them too."""
-
-    def update(self, **kwargs):
-        raise AppendOnlyError(f"{self.model._meta.label} rows are append-only")
-
-    def delete(self):
-        raise AppendOnlyError(f"{self.model._meta.label} rows are append-only")
-
-    update.queryset_only = True
-    delete.queryset_only = True
-
-
-class AppendOnly(models.Model):
+class AppendOnly(AppendOnlyMixin, models.Model):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError(f"{self._meta.label} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError(f"{self._meta.label} rows are append-only")
 
 
 # ------------------------------------------------------------------------------------ activities
