@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gongzhi.areas.models import Area
 from gongzhi.core.forms import add_service_errors
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import jurisdiction, one_or_404
 from gongzhi.orgs.models import User
 
 from . import assistance, queries, relief, rules
@@ -119,19 +119,17 @@ def need_case_new(request):
         raise PermissionDenied
     household = None
     if request.GET.get("household"):
-        household = queries.get_visible_or_404(Household, user, pk=request.GET["household"])
-        if not rules.can_write(user, Registry.ASSISTANCE, household.area):
-            raise PermissionDenied
+        pk = request.GET["household"]
+        try:
+            household = one_or_404(queries.households_to_write(user, Registry.ASSISTANCE, open_only=False)
+                                   .select_related("area"), pk=pk)
+        except Http404:
+            queries.get_visible_or_404(Household, user, pk=pk)  # not yours: 404
+            raise PermissionDenied from None  # seen through the residents' registry, not writable here
     if household is None:
         q = request.GET.get("q", "").strip()[:32]
-        found = []
-        if q:
-            area_paths = rules.paths(user, Registry.ASSISTANCE, write=True)
-            found = queries.visible(Household, user).select_related("area").filter(number__icontains=q,
-                                                                                    closed_at__isnull=True)
-            if area_paths is not None:
-                found = found.filter(queries._area_q("area", area_paths))
-            found = list(found[:SEARCH_SHOWN])
+        found = list(queries.households_to_write(user, Registry.ASSISTANCE).select_related("area")
+                     .filter(number__icontains=q).order_by("number", "pk")[:SEARCH_SHOWN]) if q else []
         return private(render(request, "registries/assistance/case_new.html", {"q": q, "found": found}))
     form = f.NeedCaseForm(request.POST or None, helpers=_helpers(household.area))
     open_case = NeedCase.objects.filter(household=household, closed_on__isnull=True).first()

@@ -58,6 +58,30 @@ def _area_q(lookup: str, area_paths: tuple[str, ...]) -> Q:
     return q
 
 
+def in_areas(qs: QuerySet, area_paths: tuple[str, ...] | None, lookup: str | None = None) -> QuerySet:
+    """``qs`` narrowed to the rows inside these subtrees (as ``rules.paths`` gives them: ``None`` is
+    everywhere, ``()`` nowhere). ``lookup`` leads to the deciding Area; by default the model's own
+    (``SPECS``, ``area`` for a person)."""
+    if area_paths is None:
+        return qs
+    if lookup is None:
+        lookup = "area" if qs.model is m.Person else SPECS[qs.model].area
+    return qs.filter(_area_q(lookup, area_paths))
+
+
+def households_to_write(user, registry: str, *, open_only: bool = True) -> QuerySet:
+    """Households inside the areas where ``user`` may write ``registry`` (open ones by default): the
+    households offered when an entry of that registry is made for one. A building head writes the
+    assistance registry for their building without being in the residents' audience (they get the
+    household's number and area, as the need-case pages show them, not its members)."""
+    if not rules._authenticated(user):
+        return m.Household.objects.none()
+    qs = m.Household.objects.all()
+    if open_only:
+        qs = qs.filter(closed_at__isnull=True, anonymised_at__isnull=True)
+    return in_areas(qs, rules.paths(user, registry, write=True))
+
+
 def visible(model_or_qs, user) -> QuerySet:
     """The rows of a registry model that ``user`` may see (masked)."""
     qs = model_or_qs if isinstance(model_or_qs, QuerySet) else model_or_qs._default_manager.all()

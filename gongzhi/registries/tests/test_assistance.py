@@ -202,3 +202,36 @@ def test_the_grid_link_filters_the_list(mapped, login):
     world = mapped
     page = login(world.admin).get(reverse("registries:need_cases"), {"area": world.grid_a2.pk}).content.decode()
     assert "A2-100" in page and "A1-100" not in page
+
+
+def test_a_building_head_opens_a_case_for_a_household_of_their_building_only(world, login):
+    from gongzhi.areas import services as area_services
+    from gongzhi.areas.models import AreaLevel
+    from gongzhi.orgs.models import Role, User
+
+    level = AreaLevel.objects.get(slug="building")
+    building = area_services.create_area(actor=None, level=level, parent=world.grid_a1, name="东一1号楼",
+                                         code="990101001001001001")
+    other = area_services.create_area(actor=None, level=level, parent=world.grid_a1, name="东一2号楼",
+                                      code="990101001001001002")
+    head = org_services.create_user(actor=None, username="bhead", password="x-long-password-1", display_name="栋长甲")
+    org_services.assign_role(actor=None, user=head, area=building, role=Role.objects.get(code="building_head"))
+    head = User.objects.get(pk=head.pk)
+    mine, theirs = household(building, "B1-101"), household(other, "B2-101")
+    c = login(head)
+    found = c.get(reverse("registries:need_case_new"), {"q": "-101"}).content.decode()
+    assert "B1-101" in found and "B2-101" not in found and "户主" not in found  # numbers only, no members
+    url = reverse("registries:need_case_new") + f"?household={mine.pk}"
+    assert c.get(url).status_code == 200
+    kind = DifficultyKind.objects.get(code="dibao")
+    response = c.post(url, {"kinds": [kind.pk], "level": "general", "details": DETAILS})
+    case = NeedCase.objects.get(household=mine)
+    assert response.status_code == 302 and response["Location"] == reverse("registries:need_case", args=[case.pk])
+    assert c.get(response["Location"]).status_code == 200
+    for pk in (theirs.pk, 10**30, "x"):
+        assert c.get(reverse("registries:need_case_new") + f"?household={pk}").status_code == 404
+    assert c.post(reverse("registries:need_case_new") + f"?household={theirs.pk}",
+                  {"kinds": [kind.pk], "level": "general", "details": DETAILS}).status_code == 404
+    assert not NeedCase.objects.filter(household=theirs).exists()
+    # the grid worker (the residents' audience too) still picks any household of the grid
+    assert login(world.worker).get(reverse("registries:need_case_new") + f"?household={theirs.pk}").status_code == 200
