@@ -12,12 +12,15 @@ from gongzhi.core.scoping import jurisdiction
 
 @login_required
 def home(request):
+    from gongzhi.portal import queries as portal_queries
+
     user = request.user
     return render(request, "core/home.html", {
         "roots": area_queries.roots_for(user),
         "roles": user.memberships.active().select_related("role", "area"),
         "departments": user.staff_posts.select_related("department"),
         "scope": jurisdiction(user),
+        "has_home": lambda: portal_queries.homes(user).exists(),  # asked only on a resident's home page
     })
 
 
