@@ -309,3 +309,53 @@ def invariant_violations() -> list[str]:
         if batch.remaining != batch.amount + (batch.moved or 0):
             problems.append(f"batch {batch.pk}: remaining {batch.remaining} != amount + moves")
     return problems
+
+
+# ------------------------------------------------------------------------------------ the API's reads
+
+
+def visible_activities(user, now):
+    """The activities ``user`` may see (the API's read door): the calendar (published, not ended —
+    the same for everyone signed in, as on ``/points/activities/``), plus those they signed up for
+    and those they run (``organised_by``), whatever their state. Anything else is a 404. Annotated
+    with ``taken`` (live sign-ups), ``my_signup_id`` and ``my_status`` (the user's live sign-up)."""
+    from django.db.models import OuterRef, Subquery
+
+    mine = Signup.objects.filter(activity=OuterRef("pk"), resident=user).exclude(status=Signup.Status.CANCELLED)
+    seen = (Q(status=Activity.Status.PUBLISHED, ends_at__gt=now)
+            | Q(pk__in=Signup.objects.filter(resident=user).values("activity_id"))
+            | Q(pk__in=organised_by(user).values("pk")))
+    return (Activity.objects.filter(seen).select_related("area")
+            .annotate(taken=Count("signups", filter=~Q(signups__status=Signup.Status.CANCELLED)),
+                      my_signup_id=Subquery(mine.values("pk")[:1]), my_status=Subquery(mine.values("status")[:1])))
+
+
+def live_signup(user, activity):
+    """The user's sign-up for the activity that is not cancelled, or ``None``."""
+    return Signup.objects.filter(activity=activity, resident=user).exclude(status=Signup.Status.CANCELLED).first()
+
+
+def offers_on_sale(now):
+    """Offers a resident may buy now (as on ``/points/offers/``): active, of an active merchant,
+    inside their window."""
+    from .models import Offer
+
+    return (Offer.objects.filter(is_active=True, merchant__is_active=True, valid_from__lte=now)
+            .exclude(valid_until__lte=now).select_related("merchant"))
+
+
+def vouchers_of(user):
+    """The user's own vouchers, newest first."""
+    return Voucher.objects.filter(resident=user).select_related("offer", "merchant").order_by("-issued_at", "-id")
+
+
+def may_redeem(user) -> bool:
+    """The 核销 counter is for active staff of an active merchant (and superusers), as ``/points/redeem/``."""
+    return bool(getattr(user, "is_superuser", False)) or staff_merchants(user).exists()
+
+
+def communities():
+    """The areas a good deed may be reported in (as ``/points/deeds/report/``): every community."""
+    from gongzhi.areas.models import Area
+
+    return Area.objects.filter(level__slug="community").order_by("path")
