@@ -48,6 +48,11 @@ def _disclosure_or_404(request, pk) -> Disclosure:
     return queries.get_or_404(_visible(request), pk)
 
 
+def _label(request, disclosure, versions) -> None:
+    """The publishing body for everyone, the person only for those who may publish here."""
+    queries.label_publishers(request.user, versions, area=disclosure.area, roles=queries.DISCLOSURE_ROLES)
+
+
 @require_GET
 def disclosure_detail(request, pk):
     disclosure = _disclosure_or_404(request, pk)
@@ -55,6 +60,7 @@ def disclosure_detail(request, pk):
     may_publish = queries.can_disclose(request.user, disclosure.area) if request.user.is_authenticated else False
     if not entries and not may_publish:
         raise Http404
+    _label(request, disclosure, [e.version for e in entries])
     current = entries[0].version if entries else None
     return render(request, "portal/disclosures/detail.html", {
         "disclosure": disclosure, "current": current, "entries": entries, "may_publish": may_publish})
@@ -68,6 +74,7 @@ def disclosure_version(request, pk, version):
     if entry is None:
         raise Http404
     latest = max(entries)
+    _label(request, disclosure, [entry.version])
     return render(request, "portal/disclosures/version.html", {
         "disclosure": disclosure, "entry": entry, "version": entry.version, "is_current": version == latest,
         "latest": latest})

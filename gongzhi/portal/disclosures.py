@@ -35,7 +35,7 @@ from gongzhi.core.forms import clean_text
 from gongzhi.core.imports import ImportReport, RowError
 from gongzhi.core.scoping import jurisdiction
 
-from . import queries
+from . import files, queries
 from .models import Disclosure, DisclosureAttachment, DisclosureVersion
 
 MAX_BODY = 20_000
@@ -294,38 +294,28 @@ def publish_version(actor, disclosure: Disclosure, *, body="", lines=(), change_
         except ValidationError as exc:
             raise ValidationError({"attachments": [f"{_display_name(upload)}: {m}" for m in exc.messages]}) from None
     digest = content_sha256(body, cleaned, income_total, expense_total)
-    written = []
-    try:
-        with transaction.atomic():
-            locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
-            last = DisclosureVersion.objects.filter(disclosure=locked).order_by("-number").first()
-            if last is not None:
-                if not change_note:
-                    raise ValidationError({"change_note": _("请说明改了什么")})
-                if last.sha256 == digest and not checked:
-                    raise ValidationError({"body": _("内容与当前版本相同，没有新版本可发布")})
-            version = DisclosureVersion(
-                disclosure=locked, number=(last.number + 1) if last else 1, body=body, lines=cleaned,
-                income_total=income_total, expense_total=expense_total, change_note=change_note,
-                published_by=actor if getattr(actor, "is_authenticated", False) else None,
-                published_at=timezone.now(), sha256=digest)
-            version.save()
-            for item in checked:
-                attachment = DisclosureAttachment(version=version, name=item.name,
-                                                  sha256=hashlib.sha256(item.data).hexdigest())
-                attachment.file.save(item.stored_name, ContentFile(item.data), save=False)
-                written.append(attachment.file)
-                attachment.save()
-            audit.record(actor, "portal.disclosure_publish", version, after=audit.snapshot(
-                version, ["disclosure", "number", "income_total", "expense_total", "change_note", "sha256"])
-                | {"attachments": [a.name for a in checked]})
-    except BaseException:
-        for stored in written:  # files are not part of the transaction
-            try:
-                stored.storage.delete(stored.name)
-            except OSError:
-                pass
-        raise
+    with files.removed_on_error(), transaction.atomic():  # a failed publish leaves no receipt file
+        locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
+        last = DisclosureVersion.objects.filter(disclosure=locked).order_by("-number").first()
+        if last is not None:
+            if not change_note:
+                raise ValidationError({"change_note": _("请说明改了什么")})
+            if last.sha256 == digest and not checked:
+                raise ValidationError({"body": _("内容与当前版本相同，没有新版本可发布")})
+        version = DisclosureVersion(
+            disclosure=locked, number=(last.number + 1) if last else 1, body=body, lines=cleaned,
+            income_total=income_total, expense_total=expense_total, change_note=change_note,
+            published_by=actor if getattr(actor, "is_authenticated", False) else None,
+            published_at=timezone.now(), sha256=digest)
+        version.save()
+        for item in checked:
+            attachment = DisclosureAttachment(version=version, name=item.name,
+                                              sha256=hashlib.sha256(item.data).hexdigest())
+            files.save(attachment.file, item.stored_name, ContentFile(item.data))
+            attachment.save()
+        audit.record(actor, "portal.disclosure_publish", version, after=audit.snapshot(
+            version, ["disclosure", "number", "income_total", "expense_total", "change_note", "sha256"])
+            | {"attachments": [a.name for a in checked]})
     return version
 
 

@@ -38,6 +38,7 @@ def board(request):
     current = notices.current_for(user, today)
     expired = notices.expired_for(user, today)
     upcoming = notices.upcoming_for(user, today)
+    withdrawn = notices.withdrawn_for(user)
     staff = not jurisdiction(user).empty
     area_id = _int_or_none(request.GET.get("area")) if staff else None
     area_choices = []
@@ -45,13 +46,15 @@ def board(request):
         area_choices = list(Area.objects.filter(notices__in=queries.visible_notices(user)).distinct()
                             .order_by("path"))
     if area_id:
-        current, expired, upcoming = (qs.filter(area_id=area_id) for qs in (current, expired, upcoming))
+        current, expired, upcoming, withdrawn = (qs.filter(area_id=area_id)
+                                                 for qs in (current, expired, upcoming, withdrawn))
     read = set()
     current = list(current.prefetch_related("attachments")[:200])
     if current:
         read = set(request.user.notice_receipts.filter(notice__in=current).values_list("notice_id", flat=True))
     return render(request, "portal/notices/board.html", {
         "current": current, "expired": list(expired[:100]), "upcoming": list(upcoming[:100]), "read": read,
+        "withdrawn": list(withdrawn[:100]),
         "staff": staff, "area_choices": area_choices, "area_id": area_id,
         "may_publish": notices.publish_q(user) is not None,
     })
@@ -60,9 +63,12 @@ def board(request):
 @login_required
 @require_GET
 def detail(request, pk):
-    notice = queries.get_or_404(notices.readable(request.user).prefetch_related("attachments"), pk)
-    notices.mark_read(request.user, notice)
+    notice = queries.get_or_404(notices.readable(request.user).select_related("withdrawn_by")
+                                .prefetch_related("attachments"), pk)
+    if notice.withdrawn_at is None:  # a withdrawn notice is opened by its publishers only: not a reading
+        notices.mark_read(request.user, notice)
     publisher = queries.can_publish(request.user, notice.area)
+    queries.label_publishers(request.user, [notice])
     context = {
         "notice": notice, "publisher": publisher,
         "may_relay": notices.may_relay(request.user, notice),
@@ -71,6 +77,7 @@ def detail(request, pk):
     if context["may_relay"]:
         context["my_receipt"] = request.user.notice_receipts.filter(notice=notice).first()
     if publisher:
+        context["withdrawn_by"] = str(notice.withdrawn_by) if notice.withdrawn_by else _("系统")
         context["receipts"] = list(notices.receipts(notice)[:500])
         if notice.needs_relay:
             context["relay"] = notices.relay_status(notice)
@@ -102,7 +109,7 @@ def new(request):
 @login_required
 @require_POST
 def withdraw(request, pk):
-    notice = queries.get_or_404(queries.visible_notices(request.user), pk)
+    notice = queries.get_or_404(notices.readable(request.user), pk)
     try:
         notices.withdraw(request.user, notice)
     except ValidationError as exc:
@@ -141,5 +148,5 @@ def public_board(request, area_id):
     if _int_or_none(area_id) is None:
         raise Http404
     area = get_object_or_404(Area.objects.select_related("parent"), pk=area_id)
-    items = list(notices.public_board(area).prefetch_related("attachments")[:100])
+    items = queries.label_publishers(None, notices.public_board(area).prefetch_related("attachments")[:100])
     return render(request, "portal/notices/public_board.html", {"area": area, "notices": items})

@@ -23,7 +23,7 @@ from gongzhi.core.forms import clean_text
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs.models import Membership
 
-from . import queries
+from . import files, queries
 from .models import Notice, NoticeAttachment, NoticeReceipt
 
 RELAY_ROLE = "building_head"
@@ -83,14 +83,28 @@ def upcoming_for(user, today: datetime.date | None = None) -> QuerySet:
     return queries.visible_notices(user).filter(q, valid_from__gt=today).order_by("valid_from", "-pk")
 
 
+def withdrawn_for(user) -> QuerySet:
+    """Withdrawn notices, for those who may publish in their area only (nobody else ever sees them),
+    the latest withdrawn first."""
+    q = publish_q(user)
+    if q is None:
+        return Notice.objects.none()
+    return (Notice.objects.filter(queries.area_filter(user)).filter(q, withdrawn_at__isnull=False)
+            .select_related("area", "withdrawn_by").order_by("-withdrawn_at", "-pk"))
+
+
 def readable(user, today: datetime.date | None = None) -> QuerySet:
-    """Notices the user may open: visible ones, except future ones for anybody but their publishers."""
+    """Notices the user may open: visible ones, except future ones for anybody but their publishers;
+    withdrawn ones for their publishers only (marked 已撤回 on the page)."""
     today = today or timezone.localdate()
-    q = Q(valid_from__lte=today)
+    live = Q(valid_from__lte=today)
     pq = publish_q(user)
-    if pq is not None:
-        q |= pq
-    return queries.visible_notices(user).filter(q)
+    if pq is None:
+        return queries.visible_notices(user).filter(live)
+    if not pq:  # everywhere (an empty Q would vanish from the ORs below)
+        return Notice.objects.filter(queries.area_filter(user)).select_related("area")
+    shown = (Q(withdrawn_at__isnull=True) & (live | pq)) | (Q(withdrawn_at__isnull=False) & pq)
+    return Notice.objects.filter(queries.area_filter(user)).filter(shown).select_related("area")
 
 
 def public_board(area: Area, today: datetime.date | None = None) -> QuerySet:
@@ -235,7 +249,7 @@ def publish_notice(actor, *, area, title, body, valid_from, valid_until=None, pi
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError({"valid_until": _("失效日期不能早于生效日期")})
     checked = check_attachments(attachments)
-    with transaction.atomic():
+    with files.removed_on_error(), transaction.atomic():  # a failed publish leaves no attachment file
         notice = Notice.objects.create(
             area=area, title=title, body=body, valid_from=valid_from, valid_until=valid_until,
             pinned=bool(pinned), is_public=bool(is_public), needs_relay=bool(needs_relay),
@@ -243,7 +257,7 @@ def publish_notice(actor, *, area, title, body, valid_from, valid_until=None, pi
         for upload, ext, content_type in checked:
             attachment = NoticeAttachment(notice=notice, name=os.path.basename(upload.name)[:200],
                                           size=upload.size or 0, content_type=content_type)
-            attachment.file.save(f"{uuid.uuid4().hex}.{ext}", upload, save=False)  # never the uploaded name
+            files.save(attachment.file, f"{uuid.uuid4().hex}.{ext}", upload)  # never the uploaded name
             attachment.save()
         audit.record(actor, "portal.notice_publish", notice, after={
             **audit.snapshot(notice, NOTICE_FIELDS), "attachments": [a.name for a in notice.attachments.all()]})

@@ -12,7 +12,11 @@ Not yours is a 404, exactly like what does not exist (``one_or_404``)."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
 
 from gongzhi.areas.models import Area
 from gongzhi.core.scoping import jurisdiction, one_or_404
@@ -101,3 +105,63 @@ def can_verify(user, area) -> bool:
 
 def get_or_404(queryset, pk):
     return one_or_404(queryset, pk=pk)
+
+
+# ------------------------------------------------------------------------------ who published it
+#
+# Residents and the public see the publishing *body* of a notice or a 公开栏 version — the area and
+# the role the publisher acted in (“东一社区 · 社区书记”) — never a staff member's personal name;
+# those who may publish in the area see the person as well (docs/portal.md#publisher).
+
+
+def _path_prefixes(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
+def _role_name(role) -> str:
+    if role.name_en and (get_language() or "").startswith("en"):
+        return role.name_en
+    return role.name
+
+
+def publishing_body(user, area, when: datetime.datetime | None = None, roles=PUBLISHER_ROLES) -> str:
+    """What a resident sees as the publisher: the area where ``user`` held a publishing role (or a
+    command-center role) over ``area`` on the day of ``when`` — the nearest one — with the role's
+    name; failing that, any such role they held; failing that (the system, an administrator) the
+    name of ``area`` itself."""
+    from gongzhi.orgs.models import Membership
+
+    if user is None or area is None:
+        return area.name if area is not None else ""
+    day = timezone.localdate(when) if when is not None else timezone.localdate()
+    held = (Membership.objects.filter(user=user, area__path__in=_path_prefixes(area.path))
+            .filter(Q(role__code__in=roles) | Q(role__is_command_center=True))
+            .select_related("area", "role").order_by("-area__depth", "-started_on", "-pk"))
+    found = (held.filter(started_on__lte=day).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=day)).first()
+             or held.first())
+    if found is None:
+        return area.name
+    return f"{found.area.name} · {_role_name(found.role)}"
+
+
+def label_publishers(viewer, rows, *, area=None, roles=PUBLISHER_ROLES, attr="published_by") -> list:
+    """Set ``row.publisher_body`` (for everyone) and ``row.publisher_person`` (the person's name, only
+    when ``viewer`` may publish in the row's area; else ``None``) on notices or 公开栏 versions.
+    ``area``: the area of every row (a disclosure's versions), else each row's own ``area``."""
+    rows = list(rows)
+    bodies: dict = {}
+    may: dict = {}
+    for row in rows:
+        where = area if area is not None else row.area
+        user = getattr(row, attr)
+        when = getattr(row, "published_at", None)
+        day = timezone.localdate(when) if when is not None else None
+        key = (getattr(user, "pk", None), where.pk, day)
+        if key not in bodies:
+            bodies[key] = publishing_body(user, where, when, roles)
+        if where.pk not in may:
+            may[where.pk] = _authenticated(viewer) and can_publish(viewer, where, roles)
+        row.publisher_body = bodies[key]
+        row.publisher_person = str(user) if (user is not None and may[where.pk]) else None
+    return rows
