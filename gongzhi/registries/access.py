@@ -39,22 +39,31 @@ def check_purpose(purpose, reason) -> tuple[str, str]:
     return purpose, reason
 
 
-def log(user, obj, *, purpose: str, reason: str, fields: list[str], registry: str | None = None) -> m.AccessLog:
-    """Append one access-log row (also used by exports)."""
+def log_row(user, obj, *, purpose: str, reason: str, fields: list[str], registry: str | None = None,
+            person=None) -> m.AccessLog:
+    """One access-log row, not yet saved (exports write theirs with one ``bulk_create``; ``person``
+    given saves looking it up)."""
     ctx = context.current()
-    return m.AccessLog.objects.create(
+    return m.AccessLog(
         user=user if getattr(user, "is_authenticated", False) else None,
         user_name=(user.get_username() if getattr(user, "is_authenticated", False) else "system")[:150],
         registry=registry or queries.registry_of(obj),
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
-        person=queries.person_of(obj),
+        person=person if person is not None else queries.person_of(obj),
         purpose=purpose,
         reason=reason,
         fields=fields,
         request_id=ctx.request_id if ctx else "",
         ip=ctx.ip if ctx else None,
     )
+
+
+def log(user, obj, *, purpose: str, reason: str, fields: list[str], registry: str | None = None) -> m.AccessLog:
+    """Append one access-log row."""
+    row = log_row(user, obj, purpose=purpose, reason=reason, fields=fields, registry=registry)
+    row.save()
+    return row
 
 
 def reveal(user, obj, *, purpose, reason) -> tuple[m.AccessLog, list[tuple[str, str]]]:

@@ -197,3 +197,39 @@ def test_subject_export_page_shows_the_mask(world, people, pair, client):
     assert client.get(url).status_code == 403  # sees the person, may not export
     client.force_login(world.outsider)
     assert client.get(url).status_code == 404
+
+
+def test_a_large_export_logs_one_row_per_person_in_queries_that_do_not_grow(world, pair):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gongzhi.registries.models import Household
+
+    asker, approver = pair
+
+    def add_people(start, n):
+        for i in range(start, start + n):
+            h = Household.objects.create(area=world.grid_a1, number=f"A1-{i:03d}", address=f"东一路 {i} 号")
+            Person.objects.create(name=f"人{i}", area=world.grid_a1, household=h, phone=f"1387777{i:04d}")
+
+    def export():
+        request = exports.request_export(asker, registry=Registry.RESIDENTS, area=world.community_a,
+                                         purpose="visit", reason="年度人口核查")
+        exports.decide(approver, request, approve=True, note="同意")
+        with CaptureQueriesContext(connection) as queries:
+            _name, content = exports.download(asker, request)
+        return len(queries), content
+
+    add_people(0, 2)
+    few, _content = export()
+    add_people(2, 20)
+    many, content = export()
+    assert many == few, (few, many)
+    assert len(cells(content)[str(Person._meta.verbose_name_plural)]) == 1 + 22
+    last = AccessLog.objects.filter(user=asker, purpose=AccessLog.Purpose.EXPORT,
+                                    reason__startswith=f"导出申请 #{ExportRequest.objects.latest('pk').pk}：")
+    about_people = last.filter(person__isnull=False)  # one row per person, naming them
+    assert sorted(about_people.values_list("person__name", flat=True)) == sorted(f"人{i}" for i in range(22))
+    assert all(fields == ["person.address", "person.id_number", "person.phone"]
+               for fields in about_people.values_list("fields", flat=True))
+    assert last.filter(person__isnull=True, object_type="registries.household").count() == 22  # about no one person
