@@ -19,7 +19,7 @@ Services (each permission-checked and audited as ``inspection.plan.*``; ``actor=
   premises on the visit's day (``services.record_visit`` calls it).
 
 Reads: ``rank(plan, date)`` (what a plan would get now), ``visible_plans(user)``, ``get_plan(user, pk)``,
-``member_teams(user)``, ``managed_stations(user)``.
+``member_teams(user)``, ``managed_stations(user)``, ``plannable_teams(user)``.
 """
 
 from __future__ import annotations
@@ -452,6 +452,16 @@ def get_plan(user, pk) -> Plan:
     if plan is None:
         raise Http404
     return plan
+
+
+def plannable_teams(user):
+    """Teams (active or not) a plan may be asked for: of the stations the user manages, and the
+    user's own teams. Any other team is not theirs (the API's 404); ``create_plan`` still decides
+    who may (a member who manages nothing gets its ``PermissionDenied``)."""
+    q = Q(station__in=managed_stations(user).values("pk"))
+    if getattr(user, "is_authenticated", False):
+        q |= Q(members__user_id=user.pk)
+    return Team.objects.filter(q).distinct().select_related("station__area")
 
 
 def manageable_teams(user):
