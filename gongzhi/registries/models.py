@@ -604,7 +604,7 @@ class Mediation(models.Model):
                               db_index=True)
     received_on = models.DateField(_("受理日期"), default=timezone.localdate)
     agreement = SealedField(_("调解协议"), mask_kind=TEXT)
-    outcome = models.CharField(_("结果"), max_length=200, blank=True)
+    outcome = SealedField(_("结果"), mask_kind=TEXT)  # names the parties and their dispute, like the agreement
     closed_on = models.DateField(_("结案日期"), null=True, blank=True)
     case = models.ForeignKey("cases.Case", verbose_name=_("来源案件"), null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="mediations")

@@ -61,7 +61,7 @@ TARGETS = (
         Part(m.AssistancePlan, "case", ("measures",)),  # plain text, but it describes the household
         Part(m.HelpRecord, "case", ("description",)),
     )),
-    Target(m.Mediation, Registry.LEGAL, "closed_on", ("summary", "agreement"), (
+    Target(m.Mediation, Registry.LEGAL, "closed_on", ("summary", "agreement", "outcome"), (
         Part(m.MediationParty, "mediation", ("name", "phone")),
         Part(m.MediationSession, "mediation", ("note",)),
     )),

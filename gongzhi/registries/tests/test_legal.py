@@ -4,6 +4,7 @@ conclusion rules, who may write, and pages that show parties masked."""
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from gongzhi.core.models import AuditLog
 from gongzhi.orgs import services as org_services
 from gongzhi.registries import legal
 from gongzhi.registries.models import Consultation, LegalAdviser, Mediation
@@ -119,7 +121,10 @@ def test_conclude_rules(world, judge):
     with pytest.raises(ValidationError):
         legal.record_session(judge, m, on=TODAY, note="再谈")
     other = _open(judge, world)
-    assert legal.conclude(judge, other, status="withdrawn", outcome="申请人撤回").outcome == "申请人撤回"
+    other = legal.conclude(judge, other, status="withdrawn", outcome="申请人撤回")
+    assert other.outcome.reveal() == "申请人撤回" and str(other.outcome) != "申请人撤回"  # sealed, masked
+    row = AuditLog.objects.get(action="registries.mediation_conclude", object_id=str(other.pk))
+    assert "申请人撤回" not in json.dumps(row.after, ensure_ascii=False)
 
 
 def test_who_may_handle_a_mediation(world, judge):
@@ -219,3 +224,55 @@ def test_two_mediations_opened_at_the_same_moment_get_two_numbers(world, judge):
     for t in threads:
         t.join(timeout=30)
     assert sorted(numbers) == [f"TJ-{TODAY.year}-0001", f"TJ-{TODAY.year}-0002"]
+
+
+OUTCOME = "王某拒绝赔偿李某的漏水损失"
+
+
+def _raw_outcome(mediation) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT outcome FROM {Mediation._meta.db_table} WHERE id = %s", [mediation.pk])
+        return cursor.fetchone()[0]
+
+
+def test_the_outcome_is_sealed_masked_and_shown_only_through_the_reveal_door(world, judge, login):
+    from django.contrib.auth.models import Permission
+
+    from gongzhi.registries import crypto
+    from gongzhi.registries.models import AccessLog
+
+    m = legal.conclude(judge, _open(judge, world), status="failed", outcome=OUTCOME)
+    assert _raw_outcome(m).startswith(crypto.PREFIX) and OUTCOME not in _raw_outcome(m)
+    c = login(judge)
+    page = c.get(reverse("registries:mediation", args=[m.pk])).content.decode()
+    assert "结果" in page and OUTCOME not in page
+    url = reverse("registries:reveal", args=["mediation", m.pk])
+    assert c.get(url).status_code == 403  # the permission first
+    judge.user_permissions.add(Permission.objects.get(codename="reveal_sensitive"))
+    c = login(type(judge).objects.get(pk=judge.pk))
+    for body in ({}, {"purpose": "legal"}, {"purpose": "legal", "reason": "x"}):
+        answer = c.post(url, body)
+        assert answer.status_code == 200 and OUTCOME not in answer.content.decode()  # a purpose and a reason
+    assert OUTCOME in c.post(url, {"purpose": "legal", "reason": "调解回访核对"}).content.decode()
+    assert "outcome" in AccessLog.objects.get(object_type="registries.mediation", object_id=str(m.pk)).fields
+
+
+def test_the_migration_seals_stored_outcomes_and_unseals_them_backwards(world, judge):
+    import importlib
+
+    from django.apps import apps
+
+    from gongzhi.registries import crypto
+
+    migration = importlib.import_module("gongzhi.registries.migrations.0004_mediation_outcome_sealed")
+    editor = type("Editor", (), {"connection": connection})()
+    m = _open(judge, world)
+    with connection.cursor() as cursor:  # a row as the plain column held it
+        cursor.execute(f"UPDATE {Mediation._meta.db_table} SET outcome = %s WHERE id = %s", [OUTCOME, m.pk])
+    migration.seal(apps, editor)
+    token = _raw_outcome(m)
+    assert token.startswith(crypto.PREFIX) and Mediation.objects.get(pk=m.pk).outcome.reveal() == OUTCOME
+    migration.seal(apps, editor)  # again: nothing sealed twice
+    assert _raw_outcome(m) == token
+    migration.unseal(apps, editor)
+    assert _raw_outcome(m) == OUTCOME
