@@ -52,6 +52,23 @@ class CloseForm(forms.Form):
     reason = forms.ChoiceField(label=_("注销原因"), choices=list(residents.CLOSE_REASONS.items()))
 
 
+class AccountForm(forms.Form):
+    """Link a platform account to a person: the account is found by its username or mobile number."""
+
+    account = forms.CharField(label=_("关联账号"), max_length=150,
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("用户名或手机号")}))
+
+    def clean_account(self):
+        from gongzhi.orgs.models import User
+
+        value = self.cleaned_data["account"].strip()
+        active = User.objects.filter(is_active=True)
+        found = active.filter(username=value).first() or active.filter(phone=value).first()  # phone: unique
+        if found is None:
+            raise ValidationError(_("未找到该账号（请输入用户名或手机号）"))
+        return found
+
+
 class HouseholdForm(forms.Form):
     area = forms.ModelChoiceField(queryset=None, label=_("所在区域"))
     number = forms.CharField(label=_("户号"), max_length=residents.NUMBER_MAX, required=False)

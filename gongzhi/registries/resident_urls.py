@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("people/<int:pk>/", v.person, name="person"),
     path("people/<int:pk>/edit/", v.person_edit, name="person_edit"),
     path("people/<int:pk>/close/", v.person_close, name="person_close"),
+    path("people/<int:pk>/account/", v.person_account, name="person_account"),
     path("people/<int:pk>/move-in/", v.stay_new, name="stay_new"),
     path("stays/<int:pk>/move-out/", v.stay_end, name="stay_end"),
     path("households/", v.households, name="households"),

@@ -26,6 +26,7 @@ from gongzhi.core.forms import add_service_errors
 from . import crypto, queries, resident_import, residents, rules
 from .models import Correction, FloatingRegistration, Household, KeyPerson, NeedCase, Person, Registry, Visit
 from .resident_forms import (
+    AccountForm,
     CloseForm,
     HouseholdFilterForm,
     HouseholdForm,
@@ -134,8 +135,11 @@ def _entries(user, person: Person) -> list[dict]:
 @login_required
 @require_GET
 def person(request, pk):
+    return _person_page(request, queries.get_visible_or_404(Person, request.user, pk=pk))
+
+
+def _person_page(request, p: Person, *, account_form=None, status=200):
     user = request.user
-    p = queries.get_visible_or_404(Person, user, pk=pk)
     household = members = None
     if p.household_id and queries.visible(Household, user).filter(pk=p.household_id).exists():
         household = p.household
@@ -145,8 +149,8 @@ def person(request, pk):
     return private(render(request, "registries/residents/person.html", {
         "person": p, "household": household, "members": members, "stays": stays, "entries": _entries(user, p),
         "may_write": may_write, "other_actions": _other_actions(user, p) if p.anonymised_at is None else [], "may_reveal": rules.may_reveal(user), "close_form": CloseForm(),
-        "end_form": StayEndForm(),
-    }))
+        "end_form": StayEndForm(), "account_form": account_form or AccountForm(),
+    }, status=status))
 
 
 def _other_actions(user, p: Person) -> list[tuple[str, str]]:
@@ -261,6 +265,28 @@ def person_close(request, pk):
     else:
         messages.success(request, _("已注销：%(name)s") % {"name": p.name})
     return redirect("registries:person", pk=p.pk)
+
+
+@login_required
+@require_POST
+def person_account(request, pk):
+    """Link an account to the person (found by username or phone) or, with ``unlink``, untie it."""
+    user = request.user
+    p = _writable_person(user, pk)
+    if "unlink" in request.POST:
+        residents.link_account(user, p, None)
+        messages.success(request, _("已解除账号关联"))
+        return redirect("registries:person", pk=p.pk)
+    form = AccountForm(request.POST)
+    if form.is_valid():
+        try:
+            residents.link_account(user, p, form.cleaned_data["account"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("账号已关联"))
+            return redirect("registries:person", pk=p.pk)
+    return _person_page(request, p, account_form=form, status=400)
 
 
 # ------------------------------------------------------------------------------ households

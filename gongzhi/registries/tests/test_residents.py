@@ -279,3 +279,28 @@ def test_household_pages(world, login):
     assert "3-301" in html and ADDRESS not in html
     assert client.get(reverse("registries:household", args=[household.pk])).status_code == 200
     assert login(world.outsider).get(reverse("registries:household", args=[household.pk])).status_code == 404
+
+
+def test_the_person_page_links_an_account_by_username_or_phone(world, login):
+    person = register(world)
+    other = register(world, id_number=make_id("15030219850505123"), name="李四")
+    residents.link_account(world.admin, other, world.handler)
+    url = reverse("registries:person_account", args=[person.pk])
+    c = login(world.worker)
+    page = c.get(reverse("registries:person", args=[person.pk])).content.decode()
+    assert 'id="account-form"' in page and "未关联账号" in page
+    for value, message in (("nobody", "未找到该账号"), ("", "这个字段是必填项"),
+                           ("handler", "该账号已关联其他人员")):
+        answer = c.post(url, {"account": value})
+        assert answer.status_code == 400 and message in answer.content.decode(), value
+    assert Person.objects.get(pk=person.pk).account is None
+    response = c.post(url, {"account": world.dispatcher.phone})  # by phone
+    assert response.status_code == 302 and Person.objects.get(pk=person.pk).account == world.dispatcher
+    assert AuditLog.objects.filter(action="registries.link_account", object_id=str(person.pk)).count() == 1
+    assert "调度甲（dispatcher）" in c.get(reverse("registries:person", args=[person.pk])).content.decode()
+    assert c.post(url, {"account": "resident"}).status_code == 302  # by username, replacing the link
+    assert Person.objects.get(pk=person.pk).account == world.resident
+    assert c.post(url, {"unlink": "1"}).status_code == 302 and Person.objects.get(pk=person.pk).account is None
+    for user, status in ((world.outsider, 404), (world.dispatcher, 404), (world.resident, 404)):
+        assert login(user).post(url, {"account": "dispatcher"}).status_code == status
+    assert Person.objects.get(pk=person.pk).account is None
