@@ -24,7 +24,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -409,6 +409,28 @@ def latest_finance(user, area=None) -> DisclosureVersion | None:
     if found is None:
         return None
     return _latest_versions([found]).order_by("-number").first()
+
+
+def listed_for(user):
+    """The 公开栏 items the user may see, as the list page shows them: published ones, and the
+    unpublished drafts of areas where the user may publish; annotated with ``latest_at`` and
+    ``n_versions``."""
+    shown = Q(n_versions__gt=0)
+    if getattr(user, "is_authenticated", False):
+        shown |= Q(area__in=disclosable_areas(user).values("pk"))
+    return (queries.visible_disclosures(user)
+            .annotate(latest_at=Max("versions__published_at"), n_versions=Count("versions")).filter(shown))
+
+
+def latest_at_home(user, limit: int = 5):
+    """The 公开栏 items of the user's homes and the areas above them, most recently updated first
+    (published ones only), annotated with ``latest_at`` and ``n_versions``."""
+    ids = queries._ancestor_ids(queries.home_paths(user))
+    if not ids:
+        return Disclosure.objects.none()
+    return (queries.visible_disclosures(user).filter(area__in=ids)
+            .annotate(latest_at=Max("versions__published_at"), n_versions=Count("versions"))
+            .filter(n_versions__gt=0).order_by("-latest_at", "-pk")[:limit])
 
 
 @dataclass

@@ -331,6 +331,20 @@ def today_for(user, day: datetime.date | None = None) -> list[Occurrence]:
     return week_for(user, day, days=1)[0].occurrences
 
 
+def cancelled_on(user, day: datetime.date | None = None) -> list[tuple[ServiceSchedule, ScheduleException, Area]]:
+    """The schedules at the user's address that an exception cancels on ``day`` (today): ``(schedule,
+    exception, home)``, for the API's home (``today_for`` lists only what runs)."""
+    day = day or timezone.localdate()
+    schedules, home_of = _home_schedules(user)
+    if not schedules:
+        return []
+    by_pk = {s.pk: s for s in schedules}
+    rows = ScheduleException.objects.filter(schedule__in=list(by_pk), date=day, cancelled=True).order_by("pk")
+    return [(by_pk[e.schedule_id], e, home_of[e.schedule_id]) for e in rows
+            if by_pk[e.schedule_id].valid_from <= day
+            and (by_pk[e.schedule_id].valid_until is None or day <= by_pk[e.schedule_id].valid_until)]
+
+
 # ------------------------------------------------------------------------------ staff
 
 
