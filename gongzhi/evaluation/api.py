@@ -31,13 +31,18 @@ class EvaluationFiguresOut(Schema):
     rates: dict[str, EvaluationRateOut]
 
 
+PENDING_HELP = "尚未统计的月份（YYYY-MM）：后台正在统计，几分钟内可查；此时 figures 为 null、rows 为空"
+
+
 class EvaluationIndicatorsOut(Schema):
     area: int | None
     department: int | None = None
     start: datetime.date
     end: datetime.date
     scheme: str
-    figures: EvaluationFiguresOut
+    figures: EvaluationFiguresOut | None = Field(..., description="统计结果；所需月份尚未统计时为 null")
+    pending: list[str] = Field([], description=PENDING_HELP)
+    message: str | None = Field(None, description="尚未统计时的说明")
 
 
 class EvaluationRankRowOut(Schema):
@@ -58,6 +63,22 @@ class EvaluationRankingOut(Schema):
     level: str
     scheme: str
     rows: list[EvaluationRankRowOut]
+    pending: list[str] = Field([], description=PENDING_HELP)
+    message: str | None = Field(None, description="尚未统计时的说明")
+
+
+def _pending(months) -> dict:
+    """The answer's ``pending`` and ``message``: a month never counted is counted by the worker, never
+    by a request (docs/indicators.md)."""
+    labels = [f"{m:%Y-%m}" for m in months]
+    if not labels:
+        return {"pending": [], "message": None}
+    return {"pending": labels, "message": _("%(months)s 的数据尚未统计：后台正在统计，几分钟内即可查询。") % {
+        "months": "、".join(labels)}}
+
+
+def _figures(figures) -> dict:
+    return {"figures": None if figures.pending else figures.as_dict(), **_pending(figures.pending)}
 
 
 class IndicatorsQuery(Schema):
@@ -89,7 +110,8 @@ def _spec(code: str | None):
 @router.get("/indicators", response={200: EvaluationIndicatorsOut, **errors(400, 403, 404)})
 def indicators(request, q: Query[IndicatorsQuery]):
     """The figures of one area (its subtree) over [start, end]: counts, each indicator's rate, the
-    scheme's score. Definitions: docs/indicators.md."""
+    scheme's score. Definitions: docs/indicators.md. A month never counted yet: ``figures`` null and
+    ``pending`` lists it (尚未统计; the worker counts it within minutes)."""
     user = request.user
     _require_scope(user)
     from django.utils import timezone
@@ -112,16 +134,17 @@ def indicators(request, q: Query[IndicatorsQuery]):
         department = get_visible_or_404(Department.objects.all(), user, pk=q.department)
         figures = queries.indicators(department, start, end, scheme=spec, viewer=user)
         return {"area": None, "department": department.pk, "start": start, "end": end, "scheme": spec.code,
-                "figures": figures.as_dict()}
+                **_figures(figures)}
     figures = queries.indicators(area, start, end, scheme=spec)
     return {"area": area.pk if area else None, "start": start, "end": end, "scheme": spec.code,
-            "figures": figures.as_dict()}
+            **_figures(figures)}
 
 
 @router.get("/ranking", response={200: EvaluationRankingOut, **errors(400, 403)})
 def ranking(request, q: Query[RankingQuery]):
     """The monthly ranking of one level's areas (or departments) inside the caller's jurisdiction,
-    with the change from the previous month."""
+    with the change from the previous month. Either month never counted yet: ``rows`` empty and
+    ``pending`` lists it (尚未统计)."""
     from django.utils import timezone
 
     from .views import RANK_LEVELS, parse_month
@@ -134,4 +157,5 @@ def ranking(request, q: Query[RankingQuery]):
     month = parse_month(q.month, default) if q.month else default
     spec = _spec(q.scheme)
     rows = queries.monthly_ranking(month, q.level, scheme=spec, viewer=user)
-    return {"month": f"{month:%Y-%m}", "level": q.level, "scheme": spec.code, "rows": [r.as_dict() for r in rows]}
+    return {"month": f"{month:%Y-%m}", "level": q.level, "scheme": spec.code,
+            "rows": [] if rows.pending else [r.as_dict() for r in rows], **_pending(rows.pending)}

@@ -43,8 +43,8 @@ from .definitions import COUNTS, DEFINITIONS  # noqa: F401 (re-exported for call
 from .models import AreaMonth, MonthlyFact, RecountLog, Scheme
 from .scoring import Figures, Spec
 
-__all__ = ["DEFINITIONS", "Figures", "RankRow", "department_ranking", "indicators", "monthly_ranking",
-           "scheme_spec"]
+__all__ = ["DEFINITIONS", "Figures", "RankRow", "Ranking", "department_ranking", "indicators", "monthly_ranking",
+           "never_counted", "pending_months", "scheme_spec"]
 
 
 def scheme_spec(scheme=None) -> Spec:
@@ -63,15 +63,52 @@ def scheme_spec(scheme=None) -> Spec:
     return Spec.from_scheme(row)
 
 
-def ensure_counted(months: list[datetime.date]) -> None:
-    """Count the months that have never been counted (a fresh install, a month long past)."""
-    from . import services
+def first_month() -> datetime.date | None:
+    """The month (local time) of the first case ever reported; None without cases. One indexed read."""
+    from django.utils import timezone
 
-    months = [counting.month_start(m) for m in months]
+    from gongzhi.cases.models import Case
+
+    first = Case.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    return None if first is None else counting.month_start(timezone.localdate(first))
+
+
+def pending_months(months) -> list[datetime.date]:
+    """The months among ``months`` (any day of each) that were never counted but may have cases — no
+    ``RecountLog`` row, not before the first case's month, not after this month — oldest first. Such a
+    month shows 尚未统计 until the worker counts it (``services.run_recount``); a month outside that
+    range has no cases, so its (empty) figures are already right. Reads only: a page never counts."""
+    from django.utils import timezone
+
+    months = sorted({counting.month_start(m) for m in months})
+    if not months:
+        return []
     done = set(RecountLog.objects.filter(month__in=months).values_list("month", flat=True))
-    for month in months:
-        if month not in done:
-            services.recount_month(month)
+    missing = [m for m in months if m not in done]
+    if not missing:
+        return []
+    first, this_month = first_month(), counting.month_start(timezone.localdate())
+    return [m for m in missing if first is not None and first <= m <= this_month]
+
+
+def never_counted() -> list[datetime.date]:
+    """Every month from the first case's to this one that was never counted, newest first: what the
+    worker's recount counts besides the months that changed (``services.run_recount``)."""
+    from django.utils import timezone
+
+    first = first_month()
+    if first is None:
+        return []
+    months = counting.months_between(first, timezone.localdate())
+    done = set(RecountLog.objects.filter(month__gte=first).values_list("month", flat=True))
+    return [m for m in reversed(months) if m not in done]
+
+
+class Ranking(list):
+    """The rows of a ranking (a list of ``RankRow``); ``pending``: the months it needs that were
+    never counted (then every row is without figures and rank: show 尚未统计)."""
+
+    pending: tuple[datetime.date, ...] = ()
 
 
 def _by_source(rows) -> dict[str, dict[str, int]]:
@@ -124,7 +161,9 @@ def indicators(target=None, start: datetime.date | None = None, end: datetime.da
     department = target if isinstance(target, Department) else None
     if counting.whole_months(start, end):
         months = counting.months_between(start, end)
-        ensure_counted(months)
+        pending = pending_months(months)
+        if pending:  # never counted: no figures until the worker has counted them (never inline)
+            return scoring.figures({}, spec, pending=pending)
         if department is not None:
             facts = MonthlyFact.objects.filter(month__in=months, department=department)
             limit = _scope_q(viewer)
@@ -228,12 +267,14 @@ def _rank(scored: list[tuple[object, Figures]]) -> dict[int, int]:
     return ranks
 
 
-def _rows(subjects, current: dict, before: dict, spec: Spec, **kind) -> list[RankRow]:
-    now = [(s, scoring.figures(current.get(s.pk, {}), spec)) for s in subjects]
+def _rows(subjects, current: dict, before: dict, spec: Spec, pending=(), **kind) -> Ranking:
+    """The ranked rows; with ``pending`` months (never counted), every row without figures or rank."""
+    now = [(s, scoring.figures(current.get(s.pk, {}), spec, pending=pending)) for s in subjects]
     then = [(s, scoring.figures(before.get(s.pk, {}), spec)) for s in subjects]
     ranks, previous_ranks = _rank(now), _rank(then)
     previous_score = {s.pk: f.score for s, f in then}
-    out = []
+    out = Ranking()
+    out.pending = tuple(pending)
     for subject, fig in now:
         rank, prev = ranks.get(subject.pk), previous_ranks.get(subject.pk)
         prev_score = previous_score[subject.pk]
@@ -248,13 +289,13 @@ def _rows(subjects, current: dict, before: dict, spec: Spec, **kind) -> list[Ran
 
 
 def monthly_ranking(month: datetime.date, level: str = "street", within: Area | None = None, *,
-                    scheme=None, viewer=None) -> list[RankRow]:
+                    scheme=None, viewer=None) -> Ranking:
     """Areas of ``level`` ranked for ``month`` with the change from the previous month."""
     if level == "department":
         return department_ranking(month, within, scheme=scheme, viewer=viewer)
     month = counting.month_start(month)
     before_month = counting.previous_month(month)
-    ensure_counted([before_month, month])
+    pending = pending_months([before_month, month])
     spec = scheme_spec(scheme)
     areas = Area.objects.filter(level__slug=level)
     if within is not None:
@@ -267,14 +308,15 @@ def monthly_ranking(month: datetime.date, level: str = "street", within: Area | 
     before: dict[int, dict] = {}
     rows = AreaMonth.objects.filter(month__in=(month, before_month), area_id__in=ids).values(
         "month", "area_id", "source", *COUNTS)
-    for row in rows:
-        target = current if row["month"] == month else before
-        scoring.add(target.setdefault(row["area_id"], {}).setdefault(row["source"], {}), row)
-    return _rows(areas, current, before, spec, areas=True)
+    if not pending:
+        for row in rows:
+            target = current if row["month"] == month else before
+            scoring.add(target.setdefault(row["area_id"], {}).setdefault(row["source"], {}), row)
+    return _rows(areas, current, before, spec, pending, areas=True)
 
 
 def department_ranking(month: datetime.date, within: Area | None = None, *, scheme=None,
-                       viewer=None) -> list[RankRow]:
+                       viewer=None) -> Ranking:
     """Departments ranked for ``month`` by the cases dispatched to each one — only those inside
     ``within`` and the viewer's jurisdiction, so a street sees its departments' work in the street."""
     from django.db.models import Sum
@@ -283,7 +325,7 @@ def department_ranking(month: datetime.date, within: Area | None = None, *, sche
 
     month = counting.month_start(month)
     before_month = counting.previous_month(month)
-    ensure_counted([before_month, month])
+    pending = pending_months([before_month, month])
     spec = scheme_spec(scheme)
     departments = Department.objects.filter(is_active=True)
     if within is not None:
@@ -300,7 +342,8 @@ def department_ranking(month: datetime.date, within: Area | None = None, *, sche
     if limit is not None:
         facts = facts.filter(limit)
     rows = (facts.order_by().values("month", "department_id", "source").annotate(**{n: Sum(n) for n in COUNTS}))
-    for row in rows:
-        target = current if row["month"] == month else before
-        scoring.add(target.setdefault(row["department_id"], {}).setdefault(row["source"], {}), row)
-    return _rows(departments, current, before, spec)
+    if not pending:
+        for row in rows:
+            target = current if row["month"] == month else before
+            scoring.add(target.setdefault(row["department_id"], {}).setdefault(row["source"], {}), row)
+    return _rows(departments, current, before, spec, pending)

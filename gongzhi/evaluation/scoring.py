@@ -94,6 +94,8 @@ class Figures:
     rates: dict[str, Rate] = field(default_factory=dict)
     score_value: Fraction | None = None
     spec: Spec | None = None
+    #: The months of the period that were never counted (尚未统计): then there are no figures yet.
+    pending: tuple = ()
 
     @property
     def score(self) -> Decimal | None:
@@ -121,9 +123,9 @@ def add(into: dict[str, int], row) -> dict[str, int]:
     return into
 
 
-def figures(by_source: dict[str, dict[str, int]], spec: Spec = ALL) -> Figures:
+def figures(by_source: dict[str, dict[str, int]], spec: Spec = ALL, *, pending=()) -> Figures:
     """``by_source``: source → counts. Rates per the spec's items; score = Σ w·rate ÷ Σ w over the
-    items with a denominator (返工率 as 1 − rate)."""
+    items with a denominator (返工率 as 1 − rate). ``pending``: the period's never-counted months."""
     derived = {s: derive(c, use_rating=spec.use_rating, due_to_close=spec.due_to_close) for s, c in by_source.items()}
     total: dict[str, int] = {}
     for c in derived.values():
@@ -156,4 +158,4 @@ def figures(by_source: dict[str, dict[str, int]], spec: Spec = ALL) -> Figures:
             weighted += item.weight * ((1 - value) if d.lower_is_better else value)
             weights += item.weight
     score = weighted / weights if weights and total.get("cases", 0) >= spec.min_cases else None
-    return Figures(total, rates, score, spec)
+    return Figures(total, rates, score, spec, tuple(pending))

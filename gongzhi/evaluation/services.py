@@ -8,7 +8,10 @@ new one. Idempotent: running it twice gives the same rows. The worker's periodic
 (``recount_job``, every ``recount_minutes``) claims the schedule with a conditional UPDATE, so of
 several workers only one queues the task (``tasks.recount``), which re-counts this month and the
 months whose cases changed since its last pass (``run_recount``: new timeline rows, answered
-visits). ``gongzhi recount_indicators --months N`` or ``--all`` rewrites any months by hand.
+visits), and the months never counted (a page asking for one shows 尚未统计 and never counts it;
+while there are such months the schedule is claimed early, on the worker's next pass, once the
+previous pass has finished). ``gongzhi recount_indicators --months N`` or ``--all`` rewrites any
+months by hand; ``ensure_counted`` counts missing months synchronously for a command.
 
 **Return visits.** ``draw_sample(month)`` tops up the month's sample of closed cases, per
 department × street, to ``visit_share`` of the cases closed so far (at least ``visit_min_per_group``
@@ -110,12 +113,47 @@ def months_with_cases() -> list[datetime.date]:
     return counting.months_between(timezone.localdate(first), timezone.localdate())
 
 
+#: At most this many never-counted months per recount pass (newest first); the next pass, early
+#: (``catching_up``), goes on with the rest.
+CATCH_UP_MONTHS = 12
+
+
+def ensure_counted(months) -> list[RecountLog]:
+    """Count now, in this process, the months among ``months`` that were never counted (the
+    ``monthly_report`` command before it writes its files). Not for pages: they only read
+    (``queries.pending_months``) and the worker counts."""
+    from . import queries
+
+    return [recount_month(m) for m in queries.pending_months(months)]
+
+
+def count_missing(limit: int = CATCH_UP_MONTHS, skip=()) -> list[RecountLog]:
+    """Count up to ``limit`` months that were never counted (``queries.never_counted``, newest
+    first), but not those in ``skip`` — the worker's catch-up, part of ``run_recount``."""
+    from . import queries
+
+    return [recount_month(m) for m in [m for m in queries.never_counted() if m not in skip][:limit]]
+
+
+def catching_up(row: EvaluationSettings) -> bool:
+    """May the schedule be claimed before it is due? Yes when some month was never counted (a page
+    shows 尚未统计 for it) and the pass queued by the last claim has finished (``last_recount_at``, set
+    by the pass when it ends to its start, is not older than that claim) — so passes never overlap."""
+    from . import queries
+
+    claimed_at = row.next_recount_at - datetime.timedelta(minutes=row.recount_minutes)
+    if row.last_recount_at is None or row.last_recount_at < claimed_at:
+        return False
+    return bool(queries.never_counted())
+
+
 def claim_recount(now=None) -> bool:
-    """The worker's claim: one conditional UPDATE of ``next_recount_at`` repeating the value read."""
+    """The worker's claim: one conditional UPDATE of ``next_recount_at`` repeating the value read.
+    Due every ``recount_minutes``, and early while a month was never counted (``catching_up``)."""
     now = now or timezone.now()
     row = EvaluationSettings.load()
     due = row.next_recount_at
-    if due is not None and due > now:
+    if due is not None and due > now and not catching_up(row):
         return False
     rows = EvaluationSettings.objects.filter(pk=1)
     rows = rows.filter(next_recount_at__isnull=True) if due is None else rows.filter(next_recount_at=due)
@@ -151,7 +189,9 @@ def run_recount() -> str:
     """What the queued task does, incrementally: top up this month's and last month's return-visit
     samples, then re-count this month and every month whose cases changed since the last pass (a
     timeline row newer than ``last_event_id`` — every transition, the sweeper's marks and new reports
-    write one — or a return visit answered). Old months with a late change are re-counted too."""
+    write one — or a return visit answered). Old months with a late change are re-counted too. Then
+    it counts up to ``CATCH_UP_MONTHS`` months never counted (newest first): those the pages show as
+    尚未统计 (a page never counts; ``queries.pending_months``)."""
     from django.db.models import Max
 
     from gongzhi.cases.models import CaseEvent
@@ -163,9 +203,12 @@ def run_recount() -> str:
     sampled = sum(len(draw_sample(m)) for m in (counting.previous_month(this_month), this_month))
     months = changed_months(cfg.last_event_id, upto, cfg.last_recount_at) | {this_month}
     logs = [recount_month(m) for m in sorted(months)]
+    missing = count_missing(skip=months)
+    logs += missing
     EvaluationSettings.objects.filter(pk=1).update(last_recount_at=started, last_event_id=upto)
-    message = (f"evaluation: recounted {len(logs)} months ({sum(lg.cases for lg in logs)} cases, "
-               f"{sum(lg.seconds for lg in logs):.1f} s), {sampled} return visits drawn")
+    message = (f"evaluation: recounted {len(logs)} months ({len(missing)} never counted before; "
+               f"{sum(lg.cases for lg in logs)} cases, {sum(lg.seconds for lg in logs):.1f} s), "
+               f"{sampled} return visits drawn")
     logger.info(message)
     return message
 

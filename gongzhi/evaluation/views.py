@@ -105,13 +105,18 @@ def indicators(request: HttpRequest) -> HttpResponse:
     schemes = _schemes()
     scheme = _scheme(request, schemes)
     spec = queries.scheme_spec(scheme)
-    children = list(Area.objects.filter(parent=area).select_related("level").order_by("code", "name")[:300]) \
-        if area is not None else []
-    rows = [(child, queries.indicators(child, start, end, scheme=spec)) for child in children]
-    total = queries.indicators(area, start, end, scheme=spec) if area is not None else None
     # Departments: their work inside the area (whole months only; read from the facts).
+    with_departments = area is not None and counting.whole_months(start, end) and start == month
+    # A month never counted: 尚未统计 instead of figures (the worker counts it; a page never does).
+    pending = (queries.pending_months([*counting.months_between(start, end),
+                                       *([counting.previous_month(month)] if with_departments else [])])
+               if area is not None and counting.whole_months(start, end) else [])
+    children = list(Area.objects.filter(parent=area).select_related("level").order_by("code", "name")[:300]) \
+        if area is not None and not pending else []
+    rows = [(child, queries.indicators(child, start, end, scheme=spec)) for child in children]
+    total = queries.indicators(area, start, end, scheme=spec) if area is not None and not pending else None
     departments = (queries.department_ranking(month, within=area, scheme=spec, viewer=user)
-                   if area is not None and counting.whole_months(start, end) and start == month else [])
+                   if with_departments and not pending else [])
     people = [(member, queries.indicators(member.user, start, end, scheme=spec)) for member in _posts(area)]
     return render(request, "evaluation/indicators.html", {
         "departments": [r for r in departments if r.figures.cases],
@@ -119,7 +124,7 @@ def indicators(request: HttpRequest) -> HttpResponse:
         "area": area, "tops": tops, "children": rows, "total": total, "spec": spec, "schemes": schemes,
         "scheme": scheme, "month": month, "start": start, "end": end, "period_label": period_label,
         "custom_range": bool(request.GET.get("start")), "definitions": _definitions(spec),
-        "months": _recent_months(today),
+        "months": _recent_months(today), "pending": [f"{m:%Y-%m}" for m in pending],
     })
 
 
@@ -176,10 +181,12 @@ def ranking(request: HttpRequest) -> HttpResponse:
     scheme = _scheme(request, schemes)
     spec = queries.scheme_spec(scheme)
     rows = queries.monthly_ranking(month, level, scheme=spec, viewer=user)
+    pending = rows.pending  # a month never counted: 尚未统计 (the worker counts it within minutes)
     levels = [(slug, AreaLevel.objects.filter(slug=slug).values_list("name", flat=True).first() or slug)
               for slug in RANK_LEVELS]
     return render(request, "evaluation/ranking.html", {
-        "rows": rows, "month": month, "previous": counting.previous_month(month), "level": level,
+        "rows": [] if pending else rows, "pending": [f"{m:%Y-%m}" for m in pending], "month": month,
+        "previous": counting.previous_month(month), "level": level,
         "levels": levels, "schemes": schemes, "scheme": scheme, "spec": spec, "definitions": _definitions(spec),
         "months": _recent_months(today),
     })

@@ -100,6 +100,20 @@ def _month_range(month: datetime.date) -> tuple[datetime.datetime, datetime.date
     return moment_range(month, next_month(month) - datetime.timedelta(days=1))
 
 
+def months_needed(month: datetime.date) -> list[datetime.date]:
+    """The indicators' months a report reads: its month and the one before (the ranking's change)."""
+    month = month.replace(day=1)
+    return [(month - datetime.timedelta(days=1)).replace(day=1), month]
+
+
+def pending(month: datetime.date) -> list[datetime.date]:
+    """Those of ``months_needed`` never counted (尚未统计): the download waits for the worker; the
+    ``monthly_report`` command counts them first (``evaluation.services.ensure_counted``)."""
+    from gongzhi.evaluation.queries import pending_months
+
+    return pending_months(months_needed(month))
+
+
 def build(month: datetime.date, area: Area, *, now: datetime.datetime | None = None) -> Report:
     """Gather the report's figures (a dozen queries, most of them on the monthly fact tables)."""
     from gongzhi.evaluation import scoring

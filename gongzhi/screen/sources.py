@@ -50,13 +50,16 @@ def _within(tops: list[Area] | None) -> Area | None:
     return tops[0] if tops and len(tops) == 1 else None
 
 
-def ranking(month: datetime.date, tops: list[Area] | None, covers) -> tuple[str, list]:
-    """(level, RankRow list) for ``month`` inside the scope (``covers(path)``)."""
+def ranking(month: datetime.date, tops: list[Area] | None, covers) -> tuple[str, list, tuple]:
+    """(level, RankRow list, pending months) for ``month`` inside the scope (``covers(path)``); with
+    pending months (never counted: 尚未统计, the worker counts them) the list is empty."""
     from gongzhi.evaluation.queries import monthly_ranking
 
     level = ranking_level(tops)
     rows = monthly_ranking(month, level=level, within=_within(tops))
-    return level, [r for r in rows if covers(r.area.path)]
+    if rows.pending:
+        return level, [], rows.pending
+    return level, [r for r in rows if covers(r.area.path)], ()
 
 
 def _scope_tops(scope: Scope) -> list[Area] | None:
@@ -66,16 +69,20 @@ def _scope_tops(scope: Scope) -> list[Area] | None:
 
 
 def ranking_for_screen(scope: Scope, today: datetime.date) -> dict | None:
-    """The current month's ranking (to date), or last month's while this one has no score yet."""
+    """The current month's ranking (to date), or last month's while this one has no score yet (or was
+    never counted). ``pending``: the month was never counted — no rows, ``note`` says 尚未统计."""
+    from django.utils.translation import gettext as _
+
     tops = _scope_tops(scope)
     month = month_start(today)
-    level, rows = ranking(month, tops, scope.covers)
+    level, rows, pending = ranking(month, tops, scope.covers)
     if not any(r.score is not None for r in rows):
         month = previous_month(month)
-        level, rows = ranking(month, tops, scope.covers)
+        level, rows, pending = ranking(month, tops, scope.covers)
     level_name = AreaLevel.objects.filter(slug=level).values_list("name", flat=True).first() or level
     return {
         "month": month.strftime("%Y-%m"), "level": level, "level_name": str(level_name),
+        "pending": bool(pending), "note": _("尚未统计，几分钟内显示") if pending else "",
         "rows": [{"name": str(r.area.name), "score": None if r.score is None else float(r.score),
                   "rank": r.rank, "change": r.change} for r in rows[:RANK_ROWS]],
         "total": len(rows),

@@ -195,6 +195,14 @@ def download(request: HttpRequest, month: str, fmt: str) -> HttpResponse:
     if area is None:
         return render(request, "screen/forbidden.html", {"message": _("没有可生成月报的区域"),
                                                          "title": _("无法生成月报")}, status=400)
+    waiting = report.pending(when)
+    if waiting:  # never counted: the worker counts it (a download, a GET, never does)
+        response = render(request, "screen/forbidden.html", {
+            "title": _("尚未统计"),
+            "message": _("%(months)s 的考核数据尚未统计：后台正在统计，几分钟后请重新下载。") % {
+                "months": "、".join(f"{m:%Y-%m}" for m in waiting)}}, status=503)
+        response["Retry-After"] = "120"
+        return response
     built = report.build(when, area)
     if fmt == "pdf":
         response = HttpResponse(report.to_pdf(built), content_type="application/pdf")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .conftest import at, make_case
+from .conftest import at, make_case, worker_counts
 
 
 @pytest.fixture
@@ -14,6 +14,7 @@ def cases(world):
     for grid in (world.grid_a1, world.grid_a2, world.grid_b1):
         make_case(grid, created=at("2026-10-05"), rating="satisfied", department=world.police_a)
         make_case(grid, created=at("2026-11-05"), rating="unsatisfied", department=world.police_a)
+    worker_counts()  # the worker's recount pass: the pages only read
 
 
 @pytest.mark.django_db
@@ -90,3 +91,70 @@ def test_the_indicators_page_shows_the_posts_of_an_area(world, login):
     posts = page.split('id="posts"', 1)[1]
     assert "网格员甲" in posts and "网格员乙" not in posts  # the other street's grid worker is not here
     assert "50.00%" in posts
+
+
+def _fact_rows() -> tuple[int, int, int]:
+    from gongzhi.evaluation.models import AreaMonth, MonthlyFact, RecountLog
+
+    return MonthlyFact.objects.count(), AreaMonth.objects.count(), RecountLog.objects.count()
+
+
+@pytest.mark.django_db
+def test_a_month_never_counted_shows_pending_and_the_worker_counts_it(world, login):
+    """A GET never counts: a month never counted shows 尚未统计 (page and API) and writes nothing; the
+    worker's recount pass counts it (claimed early, since a month is missing); then the figures."""
+    import datetime
+
+    from django.utils import timezone
+
+    from gongzhi.evaluation import services
+
+    for grid in (world.grid_a1, world.grid_b1):
+        make_case(grid, created=at("2026-10-05"), rating="satisfied", department=world.police_a)
+        make_case(grid, created=at("2026-11-05"), rating="unsatisfied", department=world.police_a)
+    client = login(world.admin)
+    assert _fact_rows() == (0, 0, 0)
+    page = client.get("/evaluation/ranking/?month=2026-11&level=street")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "尚未统计" in html and "2026-10、2026-11" in html and "evaltable" not in html.split("<main", 1)[1]
+    html = client.get(f"/evaluation/?area={world.city.pk}&month=2026-10").content.decode()
+    assert "尚未统计" in html and "综合得分" not in html
+    body = client.get("/api/v1/evaluation/ranking?month=2026-11&level=street").json()
+    assert body["rows"] == [] and body["pending"] == ["2026-10", "2026-11"] and "尚未统计" in body["message"]
+    body = client.get(f"/api/v1/evaluation/indicators?area={world.street_a.pk}&start=2026-10-01&end=2026-10-31").json()
+    assert body["figures"] is None and body["pending"] == ["2026-10"]
+    # a range that is not whole months is counted live from the cases, as before
+    body = client.get(f"/api/v1/evaluation/indicators?area={world.street_a.pk}&start=2026-10-02&end=2026-10-31").json()
+    assert body["figures"]["cases"] == 1 and body["pending"] == []
+    assert _fact_rows() == (0, 0, 0)  # the reads wrote nothing
+
+    # The worker: its schedule was claimed a minute ago (not due for 15), but a month was never
+    # counted and the last pass has finished, so it claims early and counts the missing months.
+    from gongzhi.evaluation.models import EvaluationSettings, RecountLog
+
+    now = timezone.now()
+    EvaluationSettings.load()
+    EvaluationSettings.objects.filter(pk=1).update(next_recount_at=now + datetime.timedelta(minutes=14),
+                                                   last_recount_at=now - datetime.timedelta(minutes=1))
+    assert services.recount_job(now) == "evaluation: recount queued"  # the test backend runs it at once
+    assert services.recount_job(now) is None  # nothing missing any more: the schedule again
+    months = set(RecountLog.objects.values_list("month", flat=True))
+    assert {datetime.date(2026, 10, 1), datetime.date(2026, 11, 1)} <= months
+    html = client.get("/evaluation/ranking/?month=2026-11&level=street").content.decode()
+    assert "尚未统计" not in html and "东街道" in html and "evaltable" in html
+    body = client.get("/api/v1/evaluation/ranking?month=2026-11&level=street").json()
+    assert body["pending"] == [] and body["message"] is None and {r["name"] for r in body["rows"]} >= {"东街道"}
+    body = client.get(f"/api/v1/evaluation/indicators?area={world.street_a.pk}&start=2026-10-01&end=2026-10-31").json()
+    assert body["figures"]["cases"] == 1 and body["pending"] == []
+
+
+@pytest.mark.django_db
+def test_a_month_without_cases_needs_no_count(world, login):
+    """Before the first case (or with no cases at all) a month has nothing to count: empty figures,
+    not 尚未统计, and still nothing written."""
+    make_case(world.grid_a1, created=at("2026-10-05"))
+    client = login(world.admin)
+    html = client.get("/evaluation/ranking/?month=2026-08&level=street").content.decode()
+    assert "尚未统计" not in html and "东街道" in html
+    assert _fact_rows() == (0, 0, 0)

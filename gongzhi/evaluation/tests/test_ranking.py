@@ -11,7 +11,7 @@ from gongzhi.areas import services as area_services
 from gongzhi.areas.models import AreaLevel
 from gongzhi.evaluation import queries
 
-from .conftest import at, make_case
+from .conftest import at, make_case, worker_counts
 
 SEP = datetime.date(2026, 9, 1)
 OCT = datetime.date(2026, 10, 1)
@@ -49,6 +49,7 @@ def test_streets_are_ranked_with_the_change_from_the_previous_month(world, stree
     _month(world, grid_c, "2026-10", 3, 1)
     # The default scheme, 30 响应率 (all 100 % here) + 35 解决率 + 35 满意率 (both = the satisfied share):
     # September A 100, C 82.5, B 65; October B 100, A 82.5, C 82.5.
+    worker_counts()
     rows = queries.monthly_ranking(OCT, "street")
     got = [(r.area.name, r.rank, r.previous_rank, r.change, r.score, r.score_change) for r in rows]
     assert got == [
@@ -64,6 +65,7 @@ def test_an_area_without_cases_is_listed_last_and_unranked_and_new_areas_have_no
     _month(world, world.grid_a1, "2026-10", 2, 0)
     _month(world, world.grid_b1, "2026-09", 1, 0)
     _month(world, world.grid_b1, "2026-10", 1, 1)
+    worker_counts()
     rows = queries.monthly_ranking(OCT, "street")
     assert [(r.area.name, r.rank, r.previous_rank, r.change) for r in rows] == [
         ("东街道", 1, None, None), ("西街道", 2, 1, -1), ("南街道", None, None, None)]
@@ -74,6 +76,7 @@ def test_a_street_dispatcher_ranks_only_inside_the_street(world):
     _month(world, world.grid_a1, "2026-10", 2, 0)
     _month(world, world.grid_a2, "2026-10", 1, 1)
     _month(world, world.grid_b1, "2026-10", 2, 0)
+    worker_counts()
     assert [r.area.name for r in queries.monthly_ranking(OCT, "street", viewer=world.dispatcher)] == ["东街道"]
     grids = queries.monthly_ranking(OCT, "grid", viewer=world.dispatcher)
     assert [(r.area.name, r.rank) for r in grids] == [("东一网格", 1), ("东二网格", 2)]

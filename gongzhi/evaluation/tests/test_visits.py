@@ -13,7 +13,7 @@ from gongzhi.evaluation.models import ReturnVisit
 from gongzhi.notifications.models import Notification
 from gongzhi.orgs import services as org_services
 
-from .conftest import at, make_case
+from .conftest import at, make_case, worker_counts
 
 OCT = datetime.date(2026, 10, 1)
 OCT_END = datetime.date(2026, 10, 31)
@@ -54,6 +54,7 @@ def test_an_answered_visit_outranks_the_reporters_rating(world):
     ReturnVisit.objects.create(case=b, month=OCT)  # drawn but not answered: the rating stands
     services.answer_visit(visit_a, actor=world.dispatcher, resolved=False, satisfaction="unsatisfied",
                           comment="还是有垃圾")
+    worker_counts()
     fig = queries.indicators(world.street_a, OCT, OCT_END)
     assert (fig.rates["resolve"].numerator, fig.rates["resolve"].denominator) == (1, 2)
     assert fig.rates["satisfy"].percent == Decimal("50.00")
@@ -73,6 +74,7 @@ def test_basic_satisfaction_counts_as_the_scheme_says(world):
     for rating in ("satisfied", "basic", "basic", "unsatisfied"):
         make_case(world.grid_a1, created=at("2026-10-05"), rating=rating)
     Scheme.objects.filter(is_default=True).update(basic_weight=Decimal("0.5"))
+    worker_counts()
     assert queries.indicators(world.street_a, OCT, OCT_END).rates["satisfy"].percent == Decimal("50.00")
 
 

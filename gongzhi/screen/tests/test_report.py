@@ -51,7 +51,17 @@ def october(world, categories):
     return cases
 
 
-def test_the_street_report_counts_its_month(world, october):
+@pytest.fixture
+def counted(october):
+    """October's cases, with the indicators' months counted as the worker's recount pass counts the
+    months never counted (a download never counts)."""
+    from gongzhi.evaluation import services
+
+    services.count_missing()
+    return october
+
+
+def test_the_street_report_counts_its_month(world, counted):
     built = report.build(OCTOBER, world.street_a)
     assert built.kind == "street"
     assert built.intake_total == 5
@@ -63,7 +73,7 @@ def test_the_street_report_counts_its_month(world, october):
     assert built.own_rank is not None  # 东街道 among the streets
 
 
-def test_the_city_report_lists_every_street(world, october):
+def test_the_city_report_lists_every_street(world, counted):
     built = report.build(OCTOBER, world.city)
     assert built.kind == "city" and built.intake_total == 7
     assert built.ranking_level == "street"
@@ -71,7 +81,7 @@ def test_the_city_report_lists_every_street(world, october):
     assert {r.area.name: r.figures.cases for r in built.ranking} == {"东街道": 5, "西街道": 2}
 
 
-def test_the_xlsx_opens_with_the_figures_and_charts(world, october):
+def test_the_xlsx_opens_with_the_figures_and_charts(world, counted):
     data = report.to_xlsx(report.build(OCTOBER, world.street_a))
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames[:4] == ["概况", "受理来源", "分类大类", "指标"]
@@ -89,7 +99,7 @@ def test_the_xlsx_opens_with_the_figures_and_charts(world, october):
     assert sum(1 for n in names if n.startswith("xl/charts/chart")) >= 2
 
 
-def test_the_pdf_opens_with_chinese_text_and_the_figures(world, october, grades):
+def test_the_pdf_opens_with_chinese_text_and_the_figures(world, counted, grades):
     data = report.to_pdf(report.build(OCTOBER, world.city))
     reader = PdfReader(io.BytesIO(data))
     text = "\n".join(page.extract_text() for page in reader.pages)
@@ -102,7 +112,7 @@ def test_the_pdf_opens_with_chinese_text_and_the_figures(world, october, grades)
     assert f"共 {len(reader.pages)} 页" in text
 
 
-def test_downloads_for_the_dispatcher_within_their_street(login, world, october):
+def test_downloads_for_the_dispatcher_within_their_street(login, world, counted):
     client = login(world.dispatcher)
     response = client.get("/screen/reports/2026-10.xlsx")
     assert response.status_code == 200
@@ -124,6 +134,23 @@ def test_the_download_page_offers_months_and_areas(login, world):
     assert response["Location"] == f"/screen/reports/2026-10.pdf?area={world.street_a.pk}"
     for month in ("abc", "2026-1", "", "２０２６-１０", "2026-10/../x"):  # the page again, never a 500
         assert client.get("/screen/reports/", {"month": month, "fmt": "pdf"}).status_code in (200, 302)
+
+
+def test_a_month_never_counted_is_not_counted_by_the_download_but_by_the_command(login, world, october,
+                                                                                tmp_path):
+    from gongzhi.evaluation.models import AreaMonth, MonthlyFact, RecountLog
+
+    client = login(world.dispatcher)
+    response = client.get("/screen/reports/2026-10.xlsx")
+    assert response.status_code == 503 and response["Retry-After"]
+    assert "尚未统计" in response.content.decode() and "2026-10" in response.content.decode()
+    assert (MonthlyFact.objects.count(), AreaMonth.objects.count(), RecountLog.objects.count()) == (0, 0, 0)
+    out = io.StringIO()
+    call_command("monthly_report", "--month", "2026-10", "--area", world.street_a.code, "--format", "xlsx",
+                 "--out", str(tmp_path), stdout=out)
+    assert "counted 2026-10" in out.getvalue()
+    assert sorted(RecountLog.objects.values_list("month", flat=True)) == [datetime.date(2026, 10, 1)]
+    assert client.get("/screen/reports/2026-10.xlsx").status_code == 200
 
 
 def test_the_command_writes_the_files(world, october, tmp_path):

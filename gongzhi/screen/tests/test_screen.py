@@ -93,8 +93,10 @@ def test_the_page_carries_no_figures_and_no_inline_script(login, world, today_ca
 def test_the_endpoint_is_cheap(login, world, today_cases, settings, django_assert_max_num_queries):
     from django.core.cache import cache
 
+    from gongzhi.evaluation import services
+
     client = login(world.dispatcher)
-    figures(client)  # the ranking's months counted
+    services.count_missing()  # the worker counts the ranking's months (the screen never does)
     cache.clear()
     with django_assert_max_num_queries(20):  # everything, the ranking and the grades included
         figures(client)
@@ -120,3 +122,19 @@ def test_the_safety_grades_of_the_street(login, world, today_cases, grades):
     assert [row["name"] for row in safety["alerts"]] == ["东港警务区"]
     city = figures(login(world.admin))["safety"]
     assert sum(row["count"] for row in city["levels"]) == 3
+
+
+def test_the_ranking_of_a_month_never_counted_is_pending_until_the_worker_counts_it(login, world, today_cases):
+    from django.core.cache import cache
+
+    from gongzhi.evaluation import services
+    from gongzhi.evaluation.models import AreaMonth, MonthlyFact, RecountLog
+
+    client = login(world.dispatcher)
+    ranking = figures(client)["ranking"]
+    assert ranking["pending"] is True and "尚未统计" in ranking["note"] and ranking["rows"] == []
+    assert (MonthlyFact.objects.count(), AreaMonth.objects.count(), RecountLog.objects.count()) == (0, 0, 0)
+    services.count_missing()
+    cache.clear()
+    ranking = figures(client)["ranking"]
+    assert ranking["pending"] is False and ranking["note"] == "" and ranking["rows"]

@@ -5,7 +5,9 @@
     gongzhi monthly_report --month 2026-11 --area 150302001 --format pdf --out DIR
 
 Files are named ``monthly-<area code>-<YYYY-MM>.<xlsx|pdf>``; an existing file is replaced. The
-command only reads the cases (and counts a month of the indicators if it never was).
+command reads the cases; a month of the indicators (or the month before, for the ranking's change)
+that was never counted is counted first, here, synchronously (a command is not a page: the pages
+show 尚未统计 and leave the counting to the worker).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class Command(BaseCommand):
             areas += list(Area.objects.filter(level__slug="street").select_related("level").order_by("path"))
         if options["city"] or not areas:
             areas = list(Area.objects.filter(parent__isnull=True).select_related("level").order_by("path")) + areas
+        from gongzhi.evaluation.services import ensure_counted
+
+        for log in ensure_counted(report.months_needed(month)):
+            self.stdout.write(f"counted {log.month:%Y-%m}: {log.cases} cases")
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
         seen: set[int] = set()

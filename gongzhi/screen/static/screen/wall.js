@@ -56,7 +56,7 @@
 
   function drawRanking(ranking) {
     var r = rem(), rows = (ranking && ranking.rows) || [];
-    $("rank-month").textContent = ranking ? ranking.month + " · " + ranking.level_name : "";
+    $("rank-month").textContent = ranking ? ranking.month + " · " + (ranking.pending ? ranking.note : ranking.level_name) : "";
     var shown = rows.slice().reverse();  // the first place on top
     chart("chart-rank").setOption(base({
       grid: { left: r * 0.6, right: r * 4.2, top: r * 0.4, bottom: r * 0.2, containLabel: true },
