@@ -9,7 +9,7 @@ inclusive; months are given by any day of the month.
     ranges and persons are counted from the cases. ``Figures.counts``, ``.rates[code].percent``,
     ``.score`` (0–100, Decimal, None without data), ``.as_dict()``.
 
-``monthly_ranking(month, level="street", within=None, *, scheme=None, viewer=None) -> list[RankRow]``
+``monthly_ranking(month, level="street", within=None, *, scheme=None, viewer=None) -> Ranking``
     Areas of one level (``AreaLevel.slug``: district, street, community, grid) ranked by the
     scheme's score, with the previous month's rank and score: ``RankRow(area, score, rank,
     previous_rank, change, score_change, figures, previous_score)``. ``change`` > 0: moved up
@@ -17,8 +17,13 @@ inclusive; months are given by any day of the month.
     area; ``viewer``: only areas inside that user's jurisdiction. Ties share a rank (1, 2, 2, 4);
     areas without enough cases come last, unranked.
 
-``department_ranking(month, within=None, *, scheme=None, viewer=None) -> list[RankRow]``
+``department_ranking(month, within=None, *, scheme=None, viewer=None) -> Ranking``
     The same for departments (``RankRow.department``); ``within`` = departments serving there.
+
+Months never counted (no ``RecountLog`` row, yet within the months that have cases) are not counted
+here: ``indicators`` returns empty figures with ``Figures.pending`` listing them, the rankings a
+``Ranking`` (a list) with ``.pending`` and rows without figures; pages show 尚未统计 and the worker's
+recount pass counts them (``services.run_recount``). ``pending_months(months)`` asks directly.
 
 ``scheme_spec(scheme=None) -> scoring.Spec``: the default scheme (or one by code / instance).
 ``DEFINITIONS`` (gongzhi.evaluation.definitions): each indicator's numerator, denominator, help text.
