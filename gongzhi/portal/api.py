@@ -40,13 +40,14 @@ HOME_DISCLOSURES = 5
 MAX_POINTS = 500
 
 
-def _publisher(obj, context, roles=queries.PUBLISHER_ROLES, area=None) -> tuple[str, str | None]:
-    """(publishing body, person or None) of a notice or version, memoised per request."""
+def _publisher(notice, context) -> tuple[str, str | None]:
+    """(publishing body, the person's name or None) of a notice, memoised per request by publisher,
+    area and day (a board has few publishers)."""
     request = context["request"]
     memo = request.__dict__.setdefault("_portal_publishers", {})
-    key = (type(obj).__name__, obj.pk)
+    key = (notice.published_by_id, notice.area_id, timezone.localdate(notice.published_at))
     if key not in memo:
-        row = queries.label_publishers(request.user, [obj], area=area, roles=roles)[0]
+        row = queries.label_publishers(request.user, [notice])[0]
         memo[key] = (row.publisher_body, row.publisher_person)
     return memo[key]
 
@@ -144,13 +145,13 @@ def list_notices(request, filters: Query[PortalNoticeFilter]):
               PortalNoticeState.withdrawn: lambda u, _today: notices.withdrawn_for(u)}[state](user, today)
     if filters.area:
         qs = qs.filter(area_id=filters.area)
-    return qs.select_related("area", "withdrawn_by")
+    return qs.select_related("area", "published_by", "withdrawn_by")
 
 
 @router.get("/notices/{int:notice_id}", response={200: PortalNoticeDetailOut, **errors(404)})
 def get_notice(request, notice_id: int):
     """One notice; opening it writes the caller's read receipt (once), as the page does."""
-    notice = queries.get_or_404(notices.readable(request.user).select_related("withdrawn_by")
+    notice = queries.get_or_404(notices.readable(request.user).select_related("published_by", "withdrawn_by")
                                 .prefetch_related("attachments"), notice_id)
     if notice.withdrawn_at is None:
         notices.mark_read(request.user, notice)
@@ -357,7 +358,7 @@ def home(request):
         "cancelled": [{"schedule_id": s.pk, "kind": s.kind, "kind_label": str(s.get_kind_display()), "title": s.title,
                        "note": e.note, "area_id": s.area_id, "area": s.area.name, "home_id": h.pk}
                       for s, e, h in schedules.cancelled_on(user, today)],
-        "notices": list(notices.current_for(user, today).select_related("withdrawn_by")[:HOME_NOTICES]),
+        "notices": list(notices.current_for(user, today).select_related("published_by", "withdrawn_by")[:HOME_NOTICES]),
         "disclosures": list(disclosures.latest_at_home(user, HOME_DISCLOSURES)),
         "finance": None if finance is None else {
             "disclosure_id": finance.disclosure_id, "title": finance.disclosure.title, "number": finance.number,

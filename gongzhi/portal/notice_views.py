@@ -63,7 +63,7 @@ def board(request):
 @login_required
 @require_GET
 def detail(request, pk):
-    notice = queries.get_or_404(notices.readable(request.user).select_related("withdrawn_by")
+    notice = queries.get_or_404(notices.readable(request.user).select_related("published_by", "withdrawn_by")
                                 .prefetch_related("attachments"), pk)
     if notice.withdrawn_at is None:  # a withdrawn notice is opened by its publishers only: not a reading
         notices.mark_read(request.user, notice)
