@@ -342,3 +342,24 @@ def test_schema_names_are_unique():
     from gongzhi.core.tests.test_api_schemas import test_every_api_schema_has_its_own_name
 
     test_every_api_schema_has_its_own_name()
+
+
+def test_the_lists_cost_the_same_few_queries_whatever_their_length(login, world, scene):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.dispatcher)
+    make_plan(world, scene)
+    visit(scene)
+
+    def cost(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    one = cost(f"{API}/plans"), cost(f"{API}/reinspections")
+    for n in range(3):
+        make_plan(world, scene, name=f"计划{n}", weekday=n + 1)
+        visit(scene)
+    assert (cost(f"{API}/plans"), cost(f"{API}/reinspections")) == one
+    assert client.get(f"{API}/reinspections").json()["count"] == 8
