@@ -286,12 +286,6 @@ class PlanDayOut(Schema):
     targets: list[PlanTargetOut]
 
 
-def _id_or_error(value: int, field: str, message: str) -> int:
-    if not 0 < value <= MAX_ID:
-        raise ValidationError({field: [message]})
-    return value
-
-
 def _plan_values(data: dict) -> dict:
     """The payload's values as ``create_plan`` / ``update_plan`` take them: the checklist and the
     premises types as objects (unknown ids → 400 on their field), nulls refused."""
