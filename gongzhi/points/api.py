@@ -401,14 +401,14 @@ def list_offers(request):
 def buy(request, offer_id: int, payload: PointsBuyIn):
     """兑换一张券：201 新券；同一请求编号重试返回同一张券（200），不重复扣分。积分不足、已兑完、
     超过每人限兑为 409。"""
-    offer = one_or_404(queries.offers_on_sale(timezone.now()), pk=offer_id)
-    before = Voucher.objects.filter(idempotency_key=f"buy:{request.user.pk}:{payload.key}").exists()
+    now = timezone.now()
+    offer = one_or_404(queries.offers_on_sale(now), pk=offer_id)
     try:
-        voucher = services.buy_voucher(offer, actor=request.user, key=payload.key)
+        voucher = services.buy_voucher(offer, actor=request.user, key=payload.key, now=now)
     except IntegrityError:  # two requests with one key at the same moment: the other one won, ask again
-        voucher = services.buy_voucher(offer, actor=request.user, key=payload.key)
-        before = True
-    return Status(200 if before else 201, queries.vouchers_of(request.user).get(pk=voucher.pk))
+        voucher = services.buy_voucher(offer, actor=request.user, key=payload.key, now=now)
+    new = voucher.issued_at == now  # bought by this request, not an earlier one with the same key
+    return Status(201 if new else 200, queries.vouchers_of(request.user).get(pk=voucher.pk))
 
 
 @router.get("/vouchers", response={200: list[PointsVoucherOut]})

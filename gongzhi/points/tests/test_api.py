@@ -339,3 +339,52 @@ def test_the_openapi_document_has_the_routes_with_chinese_descriptions(client):
     components = schema["components"]["schemas"]
     assert components["PointsVoucherOut"]["properties"]["code"]["description"].startswith("券码")
     assert "409" in schema["paths"]["/api/v1/points/offers/{offer_id}/buy"]["post"]["responses"]
+
+
+# ------------------------------------------------------------------------------------ races (PostgreSQL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_double_posts_at_the_same_moment_buy_once_and_redeem_once(world, scheme):
+    """Four identical purchases, then four scans of one code, sent together: one voucher (the others
+    get it back: 200), one redemption (the others: 409) — never a 500."""
+    import threading
+
+    from django.db import connection, connections
+    from django.test import Client
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's concurrent connections")
+    award(world, world.resident, 100, now=timezone.now())
+
+    def together(user, url, body, n=4):
+        clients = []
+        for _ in range(n):
+            client = Client()
+            client.force_login(user)
+            clients.append(client)
+        barrier, answers = threading.Barrier(n), [None] * n
+
+        def worker(i):
+            try:
+                barrier.wait()
+                answers[i] = post(clients[i], url, body)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return answers
+
+    bought = together(world.resident, f"/offers/{scheme.offer.pk}/buy", {"key": "same-tap"})
+    assert sorted(r.status_code for r in bought) == [200, 200, 200, 201]  # the first bought it; the rest got it back
+    assert len({r.json()["id"] for r in bought}) == 1
+    assert Voucher.objects.count() == 1 and queries.points_of(world.resident) == 70
+    code = bought[0].json()["code"]
+    scans = together(scheme.cashier, "/redeem", {"code": code})
+    assert sorted(r.status_code for r in scans) == [200, 409, 409, 409]
+    assert all(error_of(r)["message"].startswith("该券已于 ") for r in scans if r.status_code == 409)
+    assert queries.invariant_violations() == []
