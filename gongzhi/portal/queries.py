@@ -73,7 +73,8 @@ def area_filter(user, lookup: str = "area") -> Q:
 
 
 def visible_notices(user, *, today=None) -> QuerySet:
-    """Notices the user may read (withdrawn ones only for staff: ``include_withdrawn`` callers filter)."""
+    """Notices the user may read, never withdrawn ones (those are for their publishers only:
+    ``notices.withdrawn_for`` / ``notices.readable``)."""
     return Notice.objects.filter(area_filter(user)).filter(withdrawn_at__isnull=True).select_related("area")
 
 
