@@ -164,7 +164,7 @@ SEALED_CANARIES = [
     *DIGITS, "CANARY-户址-东一网格1号", "CANARY-住址-东一网格1号", "CANARY-暂住-东一网格2号", "CANARY-诊断-1",
     "CANARY-罪名-1", "CANARY-宣告-1", "CANARY-报到-1", "CANARY-评估-1", "CANARY-困难-1", "金丝雀咨询人",
     "CANARY-咨询-1", "CANARY-解答-1", "CANARY-纠纷-1", "CANARY-协议-1", "金丝雀当事人", "CANARY-调解-1",
-    "CANARY-走访-1",
+    "CANARY-走访-1", "CANARY-结果-1",
 ]
 #: actors who see no registry of street A: not even a canary name may reach them
 NO_REGISTRY = {"anonymous", "resident", "dispatcher", "outsider"}
@@ -234,7 +234,8 @@ def registry_canaries(world) -> dict[str, str]:
         question="CANARY-咨询-1", advice="CANARY-解答-1", on=today)
     mediation = rm.Mediation.objects.create(area=world.community_a, number="TJ-2026-0001",
                                             kind=rm.Mediation.Kind.NEIGHBOUR, summary="CANARY-纠纷-1",
-                                            agreement="CANARY-协议-1", received_on=today)
+                                            agreement="CANARY-协议-1", outcome="CANARY-结果-1",
+                                            received_on=today)
     party = rm.MediationParty.objects.create(mediation=mediation, side=rm.MediationParty.Side.APPLICANT,
                                              person=person, name="金丝雀当事人", phone=PARTY_PHONE)
     session = rm.MediationSession.objects.create(mediation=mediation, on=today, place="东一社区调解室",

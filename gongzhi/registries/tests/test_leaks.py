@@ -25,9 +25,9 @@ from gongzhi.core.tests.test_permissions import (
     NAME_MARK,
     OFFICER,
     SEALED_CANARIES,
+    leaks,
     registry_canaries,
 )
-from gongzhi.core.tests.test_permissions import leaks as matrix_leaks
 from gongzhi.orgs.models import User
 from gongzhi.registries import access, crypto, exports
 from gongzhi.registries import models as rm
@@ -36,24 +36,13 @@ from gongzhi.registries.crypto import sealed_fields
 SEALED_MODELS = [model for model in apps.get_app_config("registries").get_models() if sealed_fields(model)]
 
 
-#: a mediation's outcome (sealed since migration 0004); the matrix's world sets it on the canary mediation
-#: once gongzhi/core/tests/test_permissions.py has it, until then this fixture does
+#: a mediation's outcome (sealed since migration 0004), set by the matrix's world
 OUTCOME_CANARY = "CANARY-结果-1"
-
-
-def leaks(text: str, *, names: bool) -> list[str]:
-    found = matrix_leaks(text, names=names)
-    return found + [OUTCOME_CANARY] if OUTCOME_CANARY in text and OUTCOME_CANARY not in found else found
 
 
 @pytest.fixture
 def canaries(world):
-    objects = registry_canaries(world)
-    mediation = rm.Mediation.objects.get(pk=objects["mediation"])
-    if not mediation.outcome:
-        mediation.outcome = OUTCOME_CANARY
-        mediation.save(update_fields=["outcome"])
-    return objects
+    return registry_canaries(world)
 
 
 def raw_rows(model) -> list[tuple]:
