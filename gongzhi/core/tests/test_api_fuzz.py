@@ -78,9 +78,13 @@ def real(world):
 
     visit = visit_in_street_a(world)
     from gongzhi.deliberation.tests.fuzz_objects import decision_in_street_a
+    from gongzhi.inspections.tests.fuzz_objects import plan_in_street_a
+    from gongzhi.points.tests.fuzz_objects import activity_in_street_a
+    from gongzhi.portal.tests.fuzz_objects import board_in_street_a
 
     return {
-        **decision_in_street_a(world),
+        **decision_in_street_a(world), **plan_in_street_a(world, visit), **activity_in_street_a(world),
+        **board_in_street_a(world),
         "raw_token": raw,
         "number": case.number, "master_number": other.number,
         "area_id": world.grid_a1.pk, "parent_id": world.community_a.pk, "under": world.street_a.pk,
