@@ -48,7 +48,7 @@ ACTIVE_MARKERS = (b"<script", b"<!doctype", b"<iframe", b"<object", b"<embed", b
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-def _encode(image: Image.Image, *, max_side: int, quality: int) -> bytes:
+def encode_jpeg(image: Image.Image, *, max_side: int, quality: int) -> bytes:
     copy = image.copy()
     copy.thumbnail((max_side, max_side))
     # Pillow writes a JPEG comment (COM) from ``info`` unless told otherwise, and ``info`` still holds
@@ -118,10 +118,16 @@ def write_jpeg(field, name: str, image: Image.Image, *, max_side: int, quality: 
     """Store ``image`` (from ``check_upload``) re-encoded as a JPEG in a model's file field — only the
     pixels, no EXIF or comment. Inside ``removed_on_error()`` the file is deleted again if the block
     fails. For any model with photos (cases, premises …)."""
-    field.save(name, ContentFile(_encode(image, max_side=max_side, quality=quality)), save=False)
+    save_file(field, name, ContentFile(encode_jpeg(image, max_side=max_side, quality=quality)))
+
+
+def save_file(field, name: str, content) -> None:
+    """Store ``content`` (a File) in a model's file field; the row itself is not saved. Inside
+    ``removed_on_error()`` the file is deleted again if the block fails (attachments, receipts …)."""
+    field.save(name, content, save=False)
     written = _written.get()
     if written is not None:
-        written.append(field)
+        written.append((field.storage, field.name))
 
 
 _written: contextvars.ContextVar[list | None] = contextvars.ContextVar("case_photo_files", default=None)
@@ -129,7 +135,7 @@ _written: contextvars.ContextVar[list | None] = contextvars.ContextVar("case_pho
 
 @contextmanager
 def removed_on_error() -> Iterator[None]:
-    """Photo files saved inside the block are deleted again if it raises.
+    """Files saved inside the block (``write_jpeg``, ``save_file``) are deleted again if it raises.
 
     Files are not part of the database transaction: wrap ``transaction.atomic()`` in this, so a
     rolled-back report or transition leaves no orphaned photo files behind.
@@ -139,11 +145,11 @@ def removed_on_error() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for field in written:
+        for storage, name in written:
             try:
-                field.storage.delete(field.name)
+                storage.delete(name)
             except Exception:  # noqa: BLE001 - cleaning up after a failure must not hide the failure
-                logger.warning("could not delete orphaned photo file %s", field.name, exc_info=True)
+                logger.warning("could not delete orphaned file %s", name, exc_info=True)
         raise
     finally:
         _written.reset(token)

@@ -35,7 +35,7 @@ from gongzhi.core.forms import clean_text
 from gongzhi.core.imports import ImportReport, RowError
 from gongzhi.core.scoping import jurisdiction
 
-from . import files, queries
+from . import queries
 from .models import Disclosure, DisclosureAttachment, DisclosureVersion
 
 MAX_BODY = 20_000
@@ -225,7 +225,7 @@ def check_attachment(upload) -> _Checked:
     suffix = Path(name).suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         image = photos.check_upload(upload)
-        data = photos._encode(image, max_side=2400, quality=85)
+        data = photos.encode_jpeg(image, max_side=2400, quality=85)
         return _Checked(name, f"{uuid.uuid4().hex}.jpg", data)
     if suffix in PDF_SUFFIXES:
         too_big = _("PDF 文件不能超过 %(mb)d MB") % {"mb": MAX_PDF_BYTES // (1024 * 1024)}
@@ -294,7 +294,7 @@ def publish_version(actor, disclosure: Disclosure, *, body="", lines=(), change_
         except ValidationError as exc:
             raise ValidationError({"attachments": [f"{_display_name(upload)}: {m}" for m in exc.messages]}) from None
     digest = content_sha256(body, cleaned, income_total, expense_total)
-    with files.removed_on_error(), transaction.atomic():  # a failed publish leaves no receipt file
+    with photos.removed_on_error(), transaction.atomic():  # a failed publish leaves no receipt file
         locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
         last = DisclosureVersion.objects.filter(disclosure=locked).order_by("-number").first()
         if last is not None:
@@ -311,7 +311,7 @@ def publish_version(actor, disclosure: Disclosure, *, body="", lines=(), change_
         for item in checked:
             attachment = DisclosureAttachment(version=version, name=item.name,
                                               sha256=hashlib.sha256(item.data).hexdigest())
-            files.save(attachment.file, item.stored_name, ContentFile(item.data))
+            photos.save_file(attachment.file, item.stored_name, ContentFile(item.data))
             attachment.save()
         audit.record(actor, "portal.disclosure_publish", version, after=audit.snapshot(
             version, ["disclosure", "number", "income_total", "expense_total", "change_note", "sha256"])

@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.areas.models import Area
+from gongzhi.cases import photos
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
 from gongzhi.core.scoping import jurisdiction
 from gongzhi.orgs.models import Membership
 
-from . import files, queries
+from . import queries
 from .models import Notice, NoticeAttachment, NoticeReceipt
 
 RELAY_ROLE = "building_head"
@@ -249,7 +250,7 @@ def publish_notice(actor, *, area, title, body, valid_from, valid_until=None, pi
     if valid_until is not None and valid_until < valid_from:
         raise ValidationError({"valid_until": _("失效日期不能早于生效日期")})
     checked = check_attachments(attachments)
-    with files.removed_on_error(), transaction.atomic():  # a failed publish leaves no attachment file
+    with photos.removed_on_error(), transaction.atomic():  # a failed publish leaves no attachment file
         notice = Notice.objects.create(
             area=area, title=title, body=body, valid_from=valid_from, valid_until=valid_until,
             pinned=bool(pinned), is_public=bool(is_public), needs_relay=bool(needs_relay),
@@ -257,7 +258,7 @@ def publish_notice(actor, *, area, title, body, valid_from, valid_until=None, pi
         for upload, ext, content_type in checked:
             attachment = NoticeAttachment(notice=notice, name=os.path.basename(upload.name)[:200],
                                           size=upload.size or 0, content_type=content_type)
-            files.save(attachment.file, f"{uuid.uuid4().hex}.{ext}", upload)  # never the uploaded name
+            photos.save_file(attachment.file, f"{uuid.uuid4().hex}.{ext}", upload)  # never the uploaded name
             attachment.save()
         audit.record(actor, "portal.notice_publish", notice, after={
             **audit.snapshot(notice, NOTICE_FIELDS), "attachments": [a.name for a in notice.attachments.all()]})
