@@ -41,7 +41,7 @@ from .forms import (
     RejectForm,
     SettlementForm,
 )
-from .models import Activity, GoodDeed, Offer, Signup, Voucher
+from .models import Activity, GoodDeed, Signup, Voucher
 
 HISTORY_SHOWN = 50
 VOUCHERS_SHOWN = 30
@@ -306,8 +306,7 @@ def deed_decide(request, pk: int, action: str):
 
 
 def _offers(now):
-    return (Offer.objects.filter(is_active=True, merchant__is_active=True, valid_from__lte=now)
-            .exclude(valid_until__lte=now).select_related("merchant").order_by("merchant__name", "price", "id"))
+    return queries.offers_on_sale(now).order_by("merchant__name", "price", "id")
 
 
 @login_required
@@ -356,8 +355,7 @@ def voucher_cancel(request, pk: int):
 def redeem(request):
     """The counter: type the code (or open the QR code's link, then confirm) → redeemed once."""
     user = request.user
-    merchants = list(queries.staff_merchants(user))
-    if not merchants and not user.is_superuser:
+    if not queries.may_redeem(user):
         raise PermissionDenied(_("只有合作商户的店员可以核销"))
     form, result, error, pending = RedeemForm(), None, "", None
     token = (request.POST.get("token") or request.GET.get("t") or "").strip()[:64]
@@ -382,7 +380,8 @@ def redeem(request):
     if result is not None:
         result = Voucher.objects.select_related("offer", "merchant", "resident").get(pk=result.pk)
     return render(request, "points/redeem.html", {
-        "form": form, "result": result, "error": error, "pending": pending, "merchants": merchants,
+        "form": form, "result": result, "error": error, "pending": pending,
+        "merchants": list(queries.staff_merchants(user)),
     }, status=200)
 
 
