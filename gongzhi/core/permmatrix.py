@@ -65,6 +65,12 @@ OBJECTS = {
     "project": "an underway co-decision project of 东一社区 by the dispatcher (no decision), statements computed on "
                "a roll of 东一社区, one progress update with a photo",
     "project_photo": "the photo of that project's progress update",
+    # the community portal (社区门户): gongzhi/portal/tests/fuzz_objects.py matrix_objects
+    "board_notice": "a notice of 东一社区 for its residents (not public), published by the system",
+    "disclosure": "a 公开栏 item (居民公约) of 东一社区 with one version",
+    "schedule": "a daily garbage schedule of 东一社区",
+    "schedule_exception": "that schedule's exception tomorrow (09:00 instead of 07:30)",
+    "residency": "the resident's pending request to live in 东一网格 (unit 1-101)",
     # registries (人员台账): one object of every model in street A, every sealed field a canary value that the
     # matrix test looks for in every response (the leak test); the person is 金丝雀甲 of grid 东一网格
     "person": "金丝雀甲, a floating resident of 东一网格 with identity number, phone and address (sealed)",

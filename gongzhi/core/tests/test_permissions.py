@@ -107,6 +107,7 @@ def build_objects(world) -> dict[str, str]:
     token, _raw = org_services.create_api_token(actor=world.dispatcher, user=world.dispatcher, name="脚本")
     from gongzhi.inspections.models import Reinspection
     from gongzhi.inspections.tests.fuzz_objects import visit_in_street_a
+    from gongzhi.portal.tests.fuzz_objects import matrix_objects as portal_objects
 
     visit = visit_in_street_a(world)
     notice = visit.notices.get(department=world.police_a)
@@ -146,6 +147,7 @@ def build_objects(world) -> dict[str, str]:
         "project": str(project.pk),
         "project_photo": str(update.photos.get().pk),
         **registry_canaries(world),
+        **portal_objects(world),
     }
 
 
