@@ -77,3 +77,54 @@ def test_search_as_you_type_stays_inside_the_jurisdiction(page, browser_world):
     assert "西一网格" in page.content()
     assert "东一网格" not in page.content()
     assert page.csp_errors == []
+
+
+def test_a_long_list_gets_a_search_box_that_narrows_it(page, browser_world):
+    """A street's dispatcher publishing a notice chooses among dozens of areas: typing narrows the list,
+    the choice is kept, and the form submits it."""
+    from gongzhi.areas import services as area_services
+    from gongzhi.areas.models import AreaLevel
+
+    w = browser_world
+    grid = AreaLevel.objects.get(slug="grid")
+    for i in range(1, 36):
+        area_services.create_area(actor=None, level=grid, parent=w.community_a, name=f"测试{i:02d}网格",
+                                  code=f"9901010010019{i:02d}")
+    page.goto(page.base + "/accounts/login/")
+    page.fill("#id_username", "dispatcher")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(page.base + "/")
+    page.goto(page.base + "/portal/notices/new/")
+    select = page.locator("select[name=area]")
+    before = select.locator("option").count()
+    assert before > 35
+    page.locator("input.select-search").fill("测试 17")
+    shown = select.locator("option").all_inner_texts()
+    assert [t for t in shown if "测试" in t] == [t for t in shown if "测试17网格" in t] and len(shown) <= 3, shown
+    select.select_option(label=next(t for t in shown if "测试17网格" in t))
+    page.locator("input.select-search").fill("")
+    assert select.locator("option").count() == before
+    assert "测试17网格" in select.locator("option:checked").inner_text()  # the choice survives widening
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The filing form's category list (hundreds, grouped by major class): groups without a match go away.
+    from gongzhi.cases import intake
+    from gongzhi.cases.models import Category, DirectoryVersion
+
+    DirectoryVersion.objects.filter(is_active=True).update(is_active=False)  # a transactional test flushed the seed
+    version = DirectoryVersion.objects.create(name="测试目录", is_active=True)
+    for i, name in enumerate(["供水井盖异常", "污水井盖异常", *[f"测试事项{n}" for n in range(40)]]):
+        Category.objects.create(version=version, code=f"{1 + i // 20:02d}{i:03d}", name=name,
+                                major_name="部件" if i < 20 else "事项", kind=Category.Kind.MATTER)
+
+    case, _ = intake.report_case(intake.Report(title="路灯不亮", lon=100.05, lat=30.05), reporter=w.resident)
+    page.goto(page.base + f"/cases/{case.number}/")
+    page.locator("details:has(#file-category)").evaluate("d => { d.open = true; }")
+    categories = page.locator("#file-category")
+    assert categories.locator("option").count() >= 30
+    categories.locator("xpath=preceding-sibling::input[1]").fill("井盖")
+    shown = categories.locator("option:not([value=''])").all_inner_texts()
+    assert shown and all("井盖" in t for t in shown), shown
+    assert categories.locator("optgroup").count() == 1  # the 事项 group had no match
+    assert page.csp_errors == []
