@@ -36,6 +36,8 @@ class SuggestionsOut(Schema):
     category: list[SuggestionOut]
     department: list[SuggestionOut]
     models: dict[str, int] = Field(..., description="所用模型的 id（按预测对象）")
+    uncalibrated: dict[str, bool] = Field(..., description="按预测对象：模型未经校准（冷启动：由分类目录推断），"
+                                                              "置信度只用于排序，不代表把握")
 
 
 class PreviewIn(Schema):
@@ -94,7 +96,8 @@ class AccuracyOut(Schema):
 
 def _out(result: services.Suggestions) -> dict:
     return {"enabled": result.enabled, "category": result.category, "department": result.department,
-            "models": {str(k): v for k, v in result.models.items()}}
+            "models": {str(k): v for k, v in result.models.items()},
+            "uncalibrated": {str(k): v for k, v in result.uncalibrated.items()}}
 
 
 @router.get("/cases/{number}", response={200: SuggestionsOut, **errors(403)})

@@ -177,6 +177,9 @@ class Suggestions:
     category: list[dict] = field(default_factory=list)
     department: list[dict] = field(default_factory=list)
     models: dict[str, int] = field(default_factory=dict)
+    #: targets whose model is not calibrated (the cold start from the directory): its probabilities only
+    #: rank the labels, so pages show no percentage for them
+    uncalibrated: dict[str, bool] = field(default_factory=dict)
 
     def top(self, target: str) -> dict | None:
         rows = getattr(self, target)
@@ -245,6 +248,7 @@ def suggest(case, *, log: bool = True) -> Suggestions:
             continue
         model_id, router = routers[target]
         result.models[target] = model_id
+        result.uncalibrated[target] = not router.info.get("calibrated", False)
         if target in logged:
             setattr(result, target, logged[target].top)
             continue

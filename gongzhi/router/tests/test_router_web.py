@@ -155,3 +155,35 @@ def test_admin_activates_a_version(world, trained, login):
     assert response.status_code == 302
     assert RouterModel.objects.get(is_active=True, target="category") == clone
     assert not Suggestion.objects.exists()
+
+
+def _confidences(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<span class="p"[^>]*>([^<]*)</span>', html)
+
+
+def test_a_cold_start_ranks_without_a_confidence_and_history_gives_one(world, routerdir, make_closed, login):
+    """The directory's model is not calibrated: a percentage would read as the model's certainty (a
+    few per cent for the right category), so the card ranks and says why; a model trained on the
+    history shows its calibrated confidence."""
+    services.train_all(activate=True)
+    case = report(world, GARBAGE)
+    html = login(world.dispatcher).get(f"/cases/{case.number}/").content.decode()
+    assert "06010 暴露垃圾" in html and _confidences(html) == [] and "仅供参考" in html
+    api = login(world.dispatcher).get(f"/api/v1/router/cases/{case.number}").json()
+    assert api["uncalibrated"] == {"category": True, "department": True}
+
+    row = RouterSettings.load()
+    row.min_examples = 10
+    row.save()
+    c = routerdir["categories"]
+    for i in range(4):
+        make_closed(f"小区门口垃圾乱倒{i}", c["06010"], routerdir["enforcement"])
+        make_closed(f"夜间施工噪音太吵{i}", c["06028"], routerdir["police"])
+        make_closed(f"垃圾箱满了没人清运{i}", c["06042"], routerdir["office"])
+    services.train_all(activate=True)
+    services.forget()
+    case = report(world, "巷口垃圾乱倒没人管")
+    html = login(world.dispatcher).get(f"/cases/{case.number}/").content.decode()
+    assert _confidences(html) and all(p.endswith("%") for p in _confidences(html)) and "仅供参考" not in html
