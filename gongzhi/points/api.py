@@ -235,21 +235,14 @@ class PointsBuyIn(Schema):
     key: str = Field(..., max_length=200, description="请求编号（幂等键，1–60 位字母、数字或 _.:-）：同一编号重试返回同一张券")
 
 
-class PointsVoucherOut(Schema):
+class _VoucherFields(Schema):
+    """What a voucher shows wherever it appears (mine, or redeemed at the counter)."""
+
     id: int
-    code: str = Field(..., description="券码（8 位，在柜台出示）")
-    offer_id: int
     title: str = Field(..., description="兑换项目名称")
     gives: str = Field(..., description="兑换内容")
     merchant_id: int
     merchant: str = Field(..., description="商户名称")
-    price: int = Field(..., description="所花积分")
-    status: str = Field(..., description="issued 未使用 | redeemed 已使用 | cancelled 已取消 | expired 已过期")
-    issued_at: datetime.datetime
-    cancellable_until: datetime.datetime = Field(..., description="此前持有人可取消")
-    valid_until: datetime.datetime = Field(..., description="有效期至")
-    redeemed_at: datetime.datetime | None = None
-    redeem_url: str | None = Field(None, description="核销链接（二维码内容，商户扫码打开）；仅未使用且未过期的券有")
 
     @staticmethod
     def resolve_title(obj):
@@ -262,6 +255,18 @@ class PointsVoucherOut(Schema):
     @staticmethod
     def resolve_merchant(obj):
         return obj.merchant.name
+
+
+class PointsVoucherOut(_VoucherFields):
+    code: str = Field(..., description="券码（8 位，在柜台出示）")
+    offer_id: int
+    price: int = Field(..., description="所花积分")
+    status: str = Field(..., description="issued 未使用 | redeemed 已使用 | cancelled 已取消 | expired 已过期")
+    issued_at: datetime.datetime
+    cancellable_until: datetime.datetime = Field(..., description="此前持有人可取消")
+    valid_until: datetime.datetime = Field(..., description="有效期至")
+    redeemed_at: datetime.datetime | None = None
+    redeem_url: str | None = Field(None, description="核销链接（二维码内容，商户扫码打开）；仅未使用且未过期的券有")
 
     @staticmethod
     def resolve_redeem_url(obj, context):
@@ -279,29 +284,12 @@ class PointsRedeemIn(Schema):
     token: str = Field("", max_length=200, description="或：二维码中的 token（核销链接的 t 参数）；两者都给时以 token 为准")
 
 
-class PointsRedeemedOut(Schema):
-    id: int
+class PointsRedeemedOut(_VoucherFields):
     code: str = Field(..., description="券码")
-    title: str = Field(..., description="兑换项目名称")
-    gives: str = Field(..., description="兑换内容")
-    merchant_id: int
-    merchant: str = Field(..., description="商户名称")
     holder: str = Field(..., description="持有人")
     price: int = Field(..., description="积分")
     status: str = Field(..., description="redeemed 已使用")
     redeemed_at: datetime.datetime
-
-    @staticmethod
-    def resolve_title(obj):
-        return obj.offer.title
-
-    @staticmethod
-    def resolve_gives(obj):
-        return obj.offer.gives
-
-    @staticmethod
-    def resolve_merchant(obj):
-        return obj.merchant.name
 
     @staticmethod
     def resolve_holder(obj):
