@@ -471,7 +471,7 @@ def directory_examples(target: str) -> list[tuple[str, str]]:
     keywords (admins add synonyms there); for departments, the texts of the categories each one
     takes by default or by a routing rule."""
     from gongzhi.cases.directory import active_version
-    from gongzhi.cases.models import Category, RoutingRule
+    from gongzhi.cases.models import Category
 
     version = active_version()
     if version is None:
@@ -481,30 +481,41 @@ def directory_examples(target: str) -> list[tuple[str, str]]:
     texts = {c.pk: " ".join(x for x in (c.name, c.major_name, c.keywords) if x) for c in categories}
     if target == Target.CATEGORY:
         return [(c.code, texts[c.pk]) for c in categories]
-    pairs: set[tuple[str, int]] = set()
-    for c in categories:
-        if c.default_department_id and c.default_department.is_active:
-            pairs.add((c.default_department.code, c.pk))
-    for code, category_id in (RoutingRule.objects.filter(category__in=categories, department__is_active=True)
-                              .values_list("department__code", "category_id")):
-        pairs.add((code, category_id))
-    return sorted((code, texts[category_id]) for code, category_id in pairs)
+    return sorted((code, texts[category_id]) for code, category_id in _departments_categories(categories))
+
+
+def _departments_categories(categories: list) -> set[tuple[str, int]]:
+    """(department code, category id) for each active category an active department takes, by default
+    or by a routing rule."""
+    from gongzhi.cases.models import RoutingRule
+
+    pairs = {(c.default_department.code, c.pk) for c in categories
+             if c.default_department_id and c.default_department.is_active}
+    pairs |= set(RoutingRule.objects.filter(category__in=categories, department__is_active=True)
+                 .values_list("department__code", "category_id"))
+    return pairs
 
 
 def label_names(target: str) -> dict[str, str | list[str]]:
     """label → its name, or its phrases, for the model's label-name feature (textmodel ``_Names``,
     each label scored by its best-matching phrase): a category's code → its name in the active
     directory and its keywords (the synonyms an admin adds, space-separated); a department's code →
-    its name."""
+    its name and the names of the categories it takes (by default or by a routing rule), as the cold
+    start reads them — a report naming 机动车乱停放 then favours the department that takes it."""
     from gongzhi.cases.directory import active_version
     from gongzhi.cases.models import Category
     from gongzhi.orgs.models import Department
 
+    version = active_version()
+    categories = list(Category.objects.filter(version=version).select_related("default_department")) if version else []
     if target == Target.CATEGORY:
-        version = active_version()
-        rows = Category.objects.filter(version=version).values_list("code", "name", "keywords") if version else []
-        return {code: [name, *keywords.split()] if keywords.strip() else name for code, name, keywords in rows}
-    return dict(Department.objects.values_list("code", "name"))
+        return {c.code: [c.name, *c.keywords.split()] if c.keywords.strip() else c.name for c in categories}
+    names: dict[str, str | list[str]] = dict(Department.objects.values_list("code", "name"))
+    by_pk = {c.pk: c.name for c in categories}
+    for code, category_id in sorted(_departments_categories([c for c in categories if c.is_active])):
+        if code in names:
+            names[code] = [*([names[code]] if isinstance(names[code], str) else names[code]), by_pk[category_id]]
+    return names
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -237,3 +237,15 @@ def test_a_department_that_returned_the_case_is_not_suggested_again(world, route
     case = Case.objects.get(pk=case.pk)
     again = services.suggest(case).department
     assert again and first["id"] not in [row["id"] for row in again]
+
+
+def test_label_names_give_a_department_the_names_of_the_categories_it_takes(world, routerdir):
+    from gongzhi.cases.models import RoutingRule
+
+    c = routerdir["categories"]
+    RoutingRule.objects.create(category=c["06013"], area=world.street_a, department=routerdir["enforcement"])
+    names = services.label_names("department")
+    assert names["police-a"][0] == world.police_a.name and set(names["police-a"][1:]) == {"机动车乱停放", "噪声扰民"}
+    assert names["enf-a"][0] == "东街道综合执法队" and set(names["enf-a"][1:]) == {"暴露垃圾", "道路破损"}
+    categories = services.label_names("category")
+    assert categories["06010"] == ["暴露垃圾", "垃圾", "堆放", "垃圾袋", "生活垃圾", "乱倒"]
