@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import public_views, views
 
 app_name = "safety"
 urlpatterns = [
     path("", views.index, name="index"),
     path("map.json", views.map_data, name="map"),
+    path("public/", public_views.public_map, name="public"),  # 平安等级公示: no sign-in
+    path("public/map.json", public_views.public_map_data, name="public_map"),
     path("enter/", views.enter, name="enter"),
     path("import/", views.import_figures, name="import"),
     path("import/template.xlsx", views.import_template, name="import_template"),
