@@ -29,6 +29,10 @@ class Residency(models.Model):
         REFUSED = "refused", _("未通过")
         ENDED = "ended", _("已迁出")
 
+    class Source(models.TextChoices):
+        RESIDENT = "resident", _("住户申请")
+        REGISTRY = "registry", _("社区登记")
+
     user = models.ForeignKey(USER, verbose_name=_("住户"), on_delete=models.CASCADE, related_name="residencies")
     area = models.ForeignKey("areas.Area", verbose_name=_("住址（楼栋）"), on_delete=models.PROTECT,
                              related_name="residencies")
@@ -40,6 +44,9 @@ class Residency(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
     ended_at = models.DateTimeField(_("迁出时间"), null=True, blank=True)
+    # registry: confirmed from the community's 实有人口 when a registry writer linked the account to a
+    # person there (residency.verify_from_registry); it follows that entry. Nothing else of it is kept.
+    source = models.CharField(_("来源"), max_length=16, choices=Source.choices, default=Source.RESIDENT)
 
     class Meta:
         verbose_name = _("住户登记")

@@ -1,6 +1,11 @@
 """Who lives where (docs/portal.md#residency): a resident asks to be registered at a building (or
 another area below the community), staff who may verify there confirm or refuse, a resident moves
-out. A user may hold several homes; only a verified residency opens an area's board."""
+out. A user may hold several homes; only a verified residency opens an area's board.
+
+A home may also come from the community's records (docs/portal.md#from-registry): when a registry
+writer links an account to an open person of the residents' registry, ``follow_registry`` gives the
+account a verified residency (``source=registry``) at the person's area, and ends or moves it when the
+person is closed, moved or unlinked. Only the account and the area cross over from the registry."""
 
 from __future__ import annotations
 
@@ -14,12 +19,14 @@ from gongzhi.areas.models import Area, AreaLevel
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
 from gongzhi.core.scoping import jurisdiction
+from gongzhi.registries import rules as registry_rules
+from gongzhi.registries.models import Registry
 
 from . import queries
 from .models import Residency
 
 LIVE = (Residency.Status.PENDING, Residency.Status.VERIFIED)
-FIELDS = ["user", "area", "unit", "status", "decided_by", "decided_at", "ended_at"]
+FIELDS = ["user", "area", "unit", "status", "decided_by", "decided_at", "ended_at", "source"]
 
 
 def _authenticated(user) -> bool:
@@ -30,6 +37,11 @@ def community_rank() -> int:
     """The rank of the community level (areas below it are homes); 3 with the default levels."""
     rank = AreaLevel.objects.filter(slug="community").values_list("rank", flat=True).first()
     return 3 if rank is None else rank
+
+
+def is_home_area(area) -> bool:
+    """Below community level (grid, estate, building): where a residency may be."""
+    return isinstance(area, Area) and area.level.rank > community_rank()
 
 
 def home_areas() -> QuerySet:
@@ -143,3 +155,65 @@ def move_out(actor, residency: Residency) -> Residency:
         audit.record(actor, "portal.residency_move_out", residency, before=before,
                      after=audit.snapshot(residency, FIELDS))
     return residency
+
+
+# ------------------------------------------------------------------------------ from the registry
+
+
+def _registry_writer(actor, area) -> None:
+    """Only a writer of the residents' registry over the area speaks for it (the system: ``None``)."""
+    if not registry_rules.can_write(actor, Registry.RESIDENTS, area):
+        raise PermissionDenied
+
+
+def verify_from_registry(actor, user, area) -> Residency | None:
+    """A verified home for ``user`` at ``area`` on the registry's word: the residents' registry has an
+    open person there linked to the account. Nothing when the area is not below community level, the
+    account is inactive, or the user already has a live residency there (theirs stays as it is)."""
+    _registry_writer(actor, area)
+    if user is None or not getattr(user, "is_active", False) or not is_home_area(area):
+        return None
+    try:
+        with transaction.atomic():
+            if Residency.objects.filter(user=user, area=area, status__in=LIVE).exists():
+                return None
+            now = timezone.now()
+            residency = Residency.objects.create(
+                user=user, area=area, status=Residency.Status.VERIFIED, source=Residency.Source.REGISTRY,
+                requested_at=now, decided_at=now, decided_by=actor if _authenticated(actor) else None)
+            audit.record(actor, "portal.residency_registry_verify", residency,
+                         after=audit.snapshot(residency, FIELDS))
+    except IntegrityError:  # a live residency appeared at the same moment: that one stands
+        return None
+    return residency
+
+
+def end_from_registry(actor, user, area) -> Residency | None:
+    """End the live residency of ``user`` at ``area`` that came from the registry (the person was
+    closed, moved or unlinked). A residency the resident asked for is never touched."""
+    _registry_writer(actor, area)
+    if user is None:
+        return None
+    with transaction.atomic():
+        residency = (Residency.objects.select_for_update()
+                     .filter(user=user, area=area, source=Residency.Source.REGISTRY, status__in=LIVE).first())
+        if residency is None:
+            return None
+        before = audit.snapshot(residency, FIELDS)
+        residency.status = Residency.Status.ENDED
+        residency.ended_at = timezone.now()
+        residency.save(update_fields=["status", "ended_at"])
+        audit.record(actor, "portal.residency_registry_end", residency, before=before,
+                     after=audit.snapshot(residency, FIELDS))
+    return residency
+
+
+def follow_registry(actor, *, before: tuple, after: tuple) -> None:
+    """A registry entry's (account, area) went from ``before`` to ``after`` (account ``None``: none,
+    or the person is closed): end the old registry home, give the new one. The registries' services
+    call this after their own checks; linking the same account again changes nothing."""
+    (old_user, old_area), (new_user, new_area) = before, after
+    if old_user is not None and (old_user, old_area) != (new_user, new_area):
+        end_from_registry(actor, old_user, old_area)
+    if new_user is not None:
+        verify_from_registry(actor, new_user, new_area)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from gongzhi.areas.models import Area
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
+from gongzhi.portal import residency as portal_residency
 
 from . import crypto, rules
 from .models import FloatingRegistration, Household, Person, Registry
@@ -220,6 +221,12 @@ def _locked(model, obj):
     return model.objects.select_for_update().get(pk=obj.pk)
 
 
+def _home(person: Person) -> tuple:
+    """What the portal's home mirrors of an entry (docs/registries.md#portal): its account while it is
+    open, and its area — nothing else of the registry crosses over."""
+    return (person.account if person.closed_at is None else None), person.area
+
+
 @transaction.atomic
 def update_person(actor, person: Person, *, name=None, id_number=None, gender=None, phone=None, address=None,
                   area=None, relation=None, residence=None) -> Person:
@@ -230,6 +237,7 @@ def update_person(actor, person: Person, *, name=None, id_number=None, gender=No
     if person.closed_at is not None:
         raise ValidationError(_("该人员已注销，不能修改"))
     before = audit.snapshot(person, PERSON_FIELDS)
+    home = _home(person)
     if area is not None and area != person.area:
         _check_write(actor, area)
         person.area = area
@@ -262,6 +270,8 @@ def update_person(actor, person: Person, *, name=None, id_number=None, gender=No
         raise _duplicate_error(person.id_number.reveal()) from None
     audit.record(actor, "registries.update_person", person, before=before,
                  after=audit.snapshot(person, PERSON_FIELDS))
+    if home != _home(person):  # moved to another area: the portal home follows
+        portal_residency.follow_registry(actor, before=home, after=_home(person))
     return person
 
 
@@ -275,6 +285,7 @@ def close_person(actor, person: Person, reason: str) -> Person:
     if person.closed_at is not None:
         raise ValidationError(_("该人员已注销"))
     before = audit.snapshot(person, PERSON_FIELDS)
+    home = _home(person)
     person.closed_at = timezone.now()
     person.save(update_fields=["closed_at"])
     today = timezone.localdate()
@@ -283,6 +294,7 @@ def close_person(actor, person: Person, reason: str) -> Person:
         stay.save(update_fields=["moved_out_on"])
     audit.record(actor, "registries.close_person", person, before=before,
                  after=audit.snapshot(person, PERSON_FIELDS), note=str(CLOSE_REASONS[reason]))
+    portal_residency.follow_registry(actor, before=home, after=_home(person))  # the portal home ends
     return person
 
 
@@ -305,7 +317,9 @@ def move_person(actor, person: Person, household: Household | None, relation: st
 
 @transaction.atomic
 def link_account(actor, person: Person, user) -> Person:
-    """Tie a person to a platform account (their own data, subject requests); ``user=None`` unties."""
+    """Tie a person to a platform account (their own data, subject requests); ``user=None`` unties.
+    An open person's account gets a verified portal home at the person's area (and loses it when
+    untied): ``portal.residency.follow_registry``."""
     _check_write(actor, person.area)
     person = _locked(Person, person)
     if user is not None:
@@ -314,10 +328,12 @@ def link_account(actor, person: Person, user) -> Person:
         if Person.objects.filter(account=user, closed_at__isnull=True).exclude(pk=person.pk).exists():
             raise ValidationError({"account": _("该账号已关联其他人员")})
     before = audit.snapshot(person, PERSON_FIELDS)
+    home = _home(person)
     person.account = user
     person.save(update_fields=["account"])
     audit.record(actor, "registries.link_account", person, before=before,
                  after=audit.snapshot(person, PERSON_FIELDS))
+    portal_residency.follow_registry(actor, before=home, after=_home(person))  # a verified portal home
     return person
 
 
