@@ -1,14 +1,17 @@
 """The public map (平安等级公示): no sign-in, published levels only, nothing but names and levels;
-``queries.public_level_for`` for the portal."""
+``queries.public_level_for`` for the portal; GET /api/v1/safety/public (the router alone: gongzhi/urls.py
+registers it at /safety)."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from ninja.testing import TestClient
 
 from gongzhi.conftest import square
 from gongzhi.safety import queries, services
+from gongzhi.safety.api import router
 
 from .conftest import GREEN, MONTH
 
@@ -122,3 +125,35 @@ def test_two_jurisdictions_over_one_area_give_the_worse_level(world, police):
     found = queries.public_level_for(world.community_a)
     assert found.level == "black"
     assert found.jurisdictions == (("东派出所辖区", "green"), ("南片警务区", "black"))
+
+
+# ------------------------------------------------------------------- the API
+
+@pytest.fixture
+def api():
+    return TestClient(router)
+
+
+def test_the_public_api_gives_names_levels_and_boundaries_only(api, published):
+    response = api.get("/public")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["month"] == "2026-10" and data["months"] == ["2026-10", "2026-09"]
+    assert [(a["name"], a["level"], a["level_label"], a["colour"]) for a in data["areas"]] == [
+        ("东派出所辖区", "black", "黑色·严重", "#212121")]
+    assert data["areas"][0]["geometry"]["type"] == "Polygon"
+    lon, lat = data["areas"][0]["label_point"]
+    assert 100.0 < lon < 100.5 and 30.0 < lat < 30.5
+    assert "public" in response["Cache-Control"] and "max-age=300" in response["Cache-Control"]
+    text = response.content.decode()
+    for value in ODD.values():
+        assert str(value) not in text
+    assert {a["name"] for a in api.get("/public?month=2026-09").json()["areas"]} == {"东派出所辖区", "西派出所辖区"}
+    assert api.get("/public?month=2026-08").json()["areas"] == []
+
+
+@pytest.mark.parametrize("month", ["abc", "2026-13", "2026-1-1"])
+def test_a_bad_month_is_400(api, published, month):
+    response = api.get(f"/public?month={month}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_month"
