@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import queries, services
 from .models import LEVELS
@@ -39,7 +39,7 @@ def _asked_month(request) -> datetime.date | None:
         raise BadMonth("；".join(exc.messages)) from exc
 
 
-@require_GET
+@require_safe
 def public_map(request):
     """The public page: map, legend and list of the month's published levels."""
     months = queries.published_months()
@@ -61,7 +61,7 @@ def public_map(request):
     return response
 
 
-@require_GET
+@require_safe
 def public_map_data(request):
     """The public map's GeoJSON: name, level, level label and colour of each published jurisdiction."""
     try:

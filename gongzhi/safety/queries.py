@@ -170,7 +170,7 @@ def public_level_for(area, month=None) -> PublicLevel | None:
     resident's community, grid or building), in ``month`` (default: the latest published month, as on
     the public page). "Graded" means covered by a publicly shown jurisdiction with a published grade
     that month. None when ``area`` is None, nothing is published, or no jurisdiction covers the area or
-    any area above it. Two or three queries; no user is needed (the level is public)."""
+    any area above it. Four small queries at most; no user is needed (the level is public)."""
     if area is None:
         return None
     month = parse_month(month) if month is not None else latest_published_month()

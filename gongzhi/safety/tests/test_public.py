@@ -44,7 +44,10 @@ def test_anonymous_sees_the_latest_published_month_and_never_a_draft(client, pub
     assert "<script>" not in page and "style=" not in page
     assert response["Cache-Control"].replace(" ", "") in ("max-age=300,private", "private,max-age=300")
 
-    data = client.get("/safety/public/map.json").json()
+    response = client.get("/safety/public/map.json")
+    assert "public" in response["Cache-Control"] and "max-age=300" in response["Cache-Control"]
+    assert not response.cookies  # nothing personal: any cache may keep it
+    data = response.json()
     assert data["month"] == "2026-10"
     assert [f["properties"] for f in data["features"]] == [
         {"name": "东派出所辖区", "level": "black", "level_label": "黑色·严重", "colour": "#212121"}]
