@@ -119,6 +119,13 @@ def test_public_level_for_picks_the_nearest_graded_ancestor(world, police, schem
     assert queries.public_level_for(world.grid_a1).month == MONTH
 
 
+def test_public_level_for_a_station_that_has_not_published_the_latest_month(world, published):
+    # October is the latest published month; 西派出所辖区's October is still a draft: no level (not September's)
+    assert queries.public_level_for(world.community_b) is None
+    assert queries.public_level_for(world.community_b, month="2026-09").level == "green"
+    assert queries.public_level_for(world.community_a).level == "black"
+
+
 def test_two_jurisdictions_over_one_area_give_the_worse_level(world, police):
     pa_a, _pa_b = police
     strip = services.create_police_area(actor=None, name="南片警务区", code="pa-strip", population=10000,
