@@ -21,6 +21,7 @@ api.add_router("/deliberation", "gongzhi.deliberation.api.router")
 api.add_router("/registries", "gongzhi.registries.api.router")
 api.add_router("/points", "gongzhi.points.api.router")
 api.add_router("/portal", "gongzhi.portal.api.router")
+api.add_router("/safety", "gongzhi.safety.api.router")
 api.add_router("", orgs_router)
 
 admin.site.site_header = "共治 Gongzhi"
