@@ -22,13 +22,26 @@ def home(request):
     today = timezone.localdate()
     occurrences = schedules.today_for(user, today)
     nearby = servicemap.nearby(user) if servicemap.origin_for(user) else []
+    homes = list(queries.homes(user))
     return render(request, "portal/home.html", {
         "today": today,
-        "homes": list(queries.homes(user)),
+        "homes": homes,
         "garbage": [o for o in occurrences if o.schedule.kind == "garbage"],
         "other_services": [o for o in occurrences if o.schedule.kind != "garbage"],
         "notices": list(notices.current_for(user, today)[:NOTICES_SHOWN]),
         "finance": disclosures.latest_finance(user),
         "nearby": nearby[:SERVICES_SHOWN],
         "nearby_count": len(nearby),
+        "safety": _safety_level(homes),
     })
+
+
+def _safety_level(homes: list):
+    """The published 平安等级 over the first home that has one (the public map's, latest month)."""
+    from gongzhi.safety.queries import public_level_for
+
+    for area in homes:
+        found = public_level_for(area)
+        if found is not None:
+            return found
+    return None

@@ -167,3 +167,16 @@ def test_a_bad_month_is_400(api, published, month):
     response = api.get(f"/public?month={month}")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_month"
+
+
+def test_a_residents_portal_shows_the_published_level_over_their_home(login, world, published):
+    """The portal's home page carries the public map's level of the home's street (pa-a covers 东街道),
+    and nothing else of it; a resident without a verified home gets no card."""
+    from gongzhi.portal.tests.test_residency import verified_home
+
+    assert "safety-level" not in login(world.resident).get("/portal/").content.decode()
+    verified_home(world.resident, world.grid_a1)
+    page = login(world.resident).get("/portal/").content.decode()
+    card = page.split('id="safety-level"', 1)[1].split("</section>", 1)[0]
+    assert "东街道" in card and "2026-10" in card and 'href="/safety/public/"' in card
+    assert "4817" not in page and "87.63" not in page
