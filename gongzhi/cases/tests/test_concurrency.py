@@ -3,14 +3,13 @@ case numbers under concurrency."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.cases import intake, services
 from gongzhi.cases.models import Case
+from gongzhi.race_testing import run_parallel
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -18,25 +17,6 @@ pytestmark = [
 ]
 
 
-def run_parallel(n, fn):
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = ("ok", fn(i))
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_two_dispatchers_at_once_one_wins_the_other_is_told(world, directory):

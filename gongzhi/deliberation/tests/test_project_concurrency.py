@@ -4,15 +4,15 @@ once leave one set that adds up."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.deliberation import projects
 from gongzhi.deliberation.models import Project, ProjectUpdate, ShareStatement
+from gongzhi.race_testing import run_parallel
 
 from .test_projects import make_roll, new_project
 
@@ -22,26 +22,6 @@ pytestmark = [
 ]
 
 
-def run_parallel(n: int, fn) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i):
-        try:
-            barrier.wait()
-            try:
-                results[i] = ("ok", fn(i))
-            except Exception as exc:  # noqa: BLE001 - the test inspects what each attempt got
-                results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    return results
 
 
 def test_parallel_progress_never_goes_back_and_completes_once(world):

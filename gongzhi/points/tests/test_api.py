@@ -348,10 +348,10 @@ def test_the_openapi_document_has_the_routes_with_chinese_descriptions(client):
 def test_double_posts_at_the_same_moment_buy_once_and_redeem_once(world, scheme):
     """Four identical purchases, then four scans of one code, sent together: one voucher (the others
     get it back: 200), one redemption (the others: 409) — never a 500."""
-    import threading
-
-    from django.db import connection, connections
+    from django.db import connection
     from django.test import Client
+
+    from gongzhi.race_testing import run_parallel
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's concurrent connections")
@@ -363,21 +363,7 @@ def test_double_posts_at_the_same_moment_buy_once_and_redeem_once(world, scheme)
             client = Client()
             client.force_login(user)
             clients.append(client)
-        barrier, answers = threading.Barrier(n), [None] * n
-
-        def worker(i):
-            try:
-                barrier.wait()
-                answers[i] = post(clients[i], url, body)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        return answers
+        return [answer for _status, answer in run_parallel(n, lambda i: post(clients[i], url, body))]
 
     bought = together(world.resident, f"/offers/{scheme.offer.pk}/buy", {"key": "same-tap"})
     assert sorted(r.status_code for r in bought) == [200, 200, 200, 201]  # the first bought it; the rest got it back

@@ -8,15 +8,15 @@ PostgreSQL here allows 100 connections for everyone on the machine, so "100 para
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.orgs import services as org_services
 from gongzhi.points import queries, services
 from gongzhi.points.models import Account, Offer, Transaction, Voucher
+from gongzhi.race_testing import run_parallel
 
 from .conftest import T0, award
 
@@ -28,34 +28,12 @@ pytestmark = [
 ]
 
 
-def run_parallel(threads: int, per_thread: int, fn):
-    barrier = threading.Barrier(threads)
-    results: list = [None] * (threads * per_thread)
-
-    def worker(t):
-        try:
-            barrier.wait()
-            for k in range(per_thread):
-                i = t * per_thread + k
-                try:
-                    results[i] = ("ok", fn(i))
-                except Exception as exc:  # noqa: BLE001 - the test inspects what each attempt got
-                    results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    return results
 
 
 def test_100_parallel_purchases_against_a_balance_for_10(world, scheme):
     award(world, world.resident, 300)  # the offer costs 30: ten vouchers
-    results = run_parallel(25, 4, lambda i: services.buy_voucher(
-        Offer.objects.get(pk=scheme.offer.pk), actor=world.resident, now=T0 + H).pk)
+    results = run_parallel(25, lambda i: services.buy_voucher(
+        Offer.objects.get(pk=scheme.offer.pk), actor=world.resident, now=T0 + H).pk, per_thread=4)
     ok = [r for r in results if r[0] == "ok"]
     errors = [r[1] for r in results if r[0] == "error"]
     assert len(ok) == 10 and len({pk for _s, pk in ok}) == 10, errors[:3]
@@ -73,7 +51,7 @@ def test_stock_holds_under_parallel_buyers(world, scheme):
               for i in range(12)]
     for user in buyers:
         award(world, user, 10)
-    results = run_parallel(12, 1, lambda i: services.buy_voucher(Offer.objects.get(pk=offer.pk),
+    results = run_parallel(12, lambda i: services.buy_voucher(Offer.objects.get(pk=offer.pk),
                                                                   actor=buyers[i], now=T0 + H).pk)
     assert sum(r[0] == "ok" for r in results) == 5
     assert all("已兑完" in str(r[1]) for r in results if r[0] == "error"), results
@@ -86,7 +64,7 @@ def test_the_per_person_limit_holds_under_parallel_purchases(world, scheme):
     offer = services.create_offer(scheme.merchant, actor=world.dispatcher, title="每人两张", gives="x", price=1,
                                   per_person_limit=2, valid_from=T0)
     award(world, world.resident, 100)
-    results = run_parallel(8, 1, lambda i: services.buy_voucher(Offer.objects.get(pk=offer.pk),
+    results = run_parallel(8, lambda i: services.buy_voucher(Offer.objects.get(pk=offer.pk),
                                                                  actor=world.resident, now=T0 + H).pk)
     assert sum(r[0] == "ok" for r in results) == 2, results
     assert queries.points_of(world.resident) == 98
@@ -96,7 +74,7 @@ def test_two_devices_scan_one_voucher_at_the_same_moment(world, scheme):
     award(world, world.resident, 300)
     vouchers = [services.buy_voucher(scheme.offer, actor=world.resident, now=T0 + H) for _ in range(5)]
     for voucher in vouchers:  # five rounds: one by code, one by QR token, at the same instant
-        results = run_parallel(2, 1, lambda i, v=voucher: services.redeem_voucher(
+        results = run_parallel(2, lambda i, v=voucher: services.redeem_voucher(
             actor=scheme.cashier, now=T0 + 2 * H, **({"code": v.code} if i else {"token": v.token})).pk)
         assert sorted(r[0] for r in results) == ["error", "ok"], results
         error = next(r[1] for r in results if r[0] == "error")
@@ -110,7 +88,7 @@ def test_two_devices_scan_one_voucher_at_the_same_moment(world, scheme):
 def test_a_scan_racing_a_cancellation_one_wins(world, scheme):
     award(world, world.resident, 30)
     voucher = services.buy_voucher(scheme.offer, actor=world.resident, now=T0 + H)
-    results = run_parallel(2, 1, lambda i: (
+    results = run_parallel(2, lambda i: (
         services.redeem_voucher(actor=scheme.cashier, code=voucher.code, now=T0 + H) if i
         else services.cancel_voucher(Voucher.objects.get(pk=voucher.pk), actor=world.resident, now=T0 + H)).status)
     assert sorted(r[0] for r in results) == ["error", "ok"], results
@@ -123,7 +101,7 @@ def test_confirming_one_attendance_twice_at_once_credits_once(world, scheme):
     signup = services.sign_up(scheme.activity, actor=world.resident, now=T0 - H)
     services.check_in(signup, actor=world.dispatcher, now=T0)
     services.check_out(signup, actor=world.dispatcher, now=T0 + 2 * H)
-    results = run_parallel(4, 1, lambda i: services.confirm_attendance(signup, actor=world.dispatcher,
+    results = run_parallel(4, lambda i: services.confirm_attendance(signup, actor=world.dispatcher,
                                                                        now=T0 + 3 * H).pk)
     assert all(r[0] == "ok" for r in results) and len({r[1] for r in results}) == 1, results
     assert queries.points_of(world.resident) == 30
