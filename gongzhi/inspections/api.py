@@ -404,9 +404,7 @@ class ReinspectionHazardOut(HazardOut):
 
     @staticmethod
     def resolve_status_label(obj, context):
-        from .followup_views import status_label
-
-        return str(status_label(obj, _step_names(context)))
+        return str(followup.status_label(obj, _step_names(context)))
 
     @staticmethod
     def resolve_settled(obj):

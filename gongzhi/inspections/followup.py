@@ -92,6 +92,14 @@ def step_names() -> dict[int, str]:
 # --------------------------------------------------------------------------------------------
 
 
+def status_label(hazard: Hazard, names: dict[int, str]) -> str:
+    """"已整改", "待整改", "已升级：提醒", "已移交执法" (``names``: ``step_names()``)."""
+    if hazard.status == Hazard.Status.ESCALATED and hazard.escalation_level in names:
+        return _("%(status)s：%(step)s") % {"status": hazard.get_status_display(),
+                                           "step": names[hazard.escalation_level]}
+    return hazard.get_status_display()
+
+
 def schedule_reinspection(notice: Notice, round: int, due_at: datetime.datetime, *, actor=None) -> Reinspection:  # noqa: A002
     """The re-inspection of ``notice`` in ``round`` at ``due_at``; an existing one (whatever its
     status) is returned unchanged, so scheduling twice — even at the same moment — never doubles."""

@@ -51,19 +51,11 @@ def _categories():
     return active_categories()
 
 
-def status_label(hazard: Hazard, names: dict[int, str]) -> str:
-    """"已整改", "待整改", "已升级：提醒", "已移交执法"."""
-    if hazard.status == Hazard.Status.ESCALATED and hazard.escalation_level in names:
-        return _("%(status)s：%(step)s") % {"status": hazard.get_status_display(),
-                                           "step": names[hazard.escalation_level]}
-    return hazard.get_status_display()
-
-
 def _labelled(hazards, names=None) -> list[Hazard]:
     names = followup.step_names() if names is None else names
     hazards = list(hazards)
     for hazard in hazards:
-        hazard.status_label = status_label(hazard, names)
+        hazard.status_label = followup.status_label(hazard, names)
     return hazards
 
 
@@ -352,7 +344,7 @@ def _meeting_page(request, item: Meeting, *, item_form=None, minutes_form=None, 
     agenda = list(item.items.select_related("hazard__premises", "hazard__department"))
     for entry in agenda:
         if entry.hazard is not None:
-            entry.hazard.status_label = status_label(entry.hazard, names)
+            entry.hazard.status_label = followup.status_label(entry.hazard, names)
     can_manage = meetings.can_manage_meeting(request.user, item.station)
     planned = item.status == Meeting.Status.PLANNED
     return render(request, "inspections/meeting.html", {

@@ -430,7 +430,7 @@ def _origin(request, filters) -> servicemap.Origin | None:
         area = Area.objects.filter(pk=filters.area).first()
         if area is None:
             raise Http404
-        origin = servicemap._area_origin(area)
+        origin = servicemap.area_origin(area)
         if origin is None:
             raise ValidationError({"area": _("该区域没有标注点，请给出经纬度")})
         return origin

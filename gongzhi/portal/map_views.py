@@ -42,7 +42,7 @@ def _origin(request) -> servicemap.Origin | None:
         except ValueError:
             pk = 0
         area = Area.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
-        origin = servicemap._area_origin(area) if area is not None else None
+        origin = servicemap.area_origin(area) if area is not None else None
         if origin is not None:
             return origin
     found = servicemap.origin_for(request.user)

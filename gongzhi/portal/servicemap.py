@@ -92,7 +92,7 @@ class Origin:
     area: Area | None
 
 
-def _area_origin(area: Area) -> Origin | None:
+def area_origin(area: Area) -> Origin | None:
     if area.label_lon is None or area.label_lat is None:
         return None
     return Origin(area.label_lon, area.label_lat, area)
@@ -114,7 +114,7 @@ def origin_for(user) -> tuple[float, float, Area] | None:
 
 def _resolve_origin(user_or_point) -> Origin | None:
     if isinstance(user_or_point, Area):
-        return _area_origin(user_or_point)
+        return area_origin(user_or_point)
     if isinstance(user_or_point, tuple | list) and len(user_or_point) >= 2:
         return Origin(float(user_or_point[0]), float(user_or_point[1]),
                       user_or_point[2] if len(user_or_point) > 2 else None)
