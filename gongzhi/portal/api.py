@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
@@ -29,9 +28,10 @@ from ninja.pagination import paginate
 from gongzhi.areas.models import Area
 from gongzhi.core.api import Pagination, errors
 from gongzhi.core.scoping import MAX_ID
+from gongzhi.core.templatetags.gongzhi import lname
 
 from . import disclosures, notices, queries, schedules, servicemap
-from .models import Disclosure, ServicePointType
+from .models import Disclosure
 
 router = Router(tags=["portal 社区门户"])
 
@@ -415,12 +415,6 @@ class PortalPointsOut(Schema):
     items: list[PortalPointOut] = Field(..., description="由近到远（最多 500 处）")
 
 
-def _type_label(kind: ServicePointType) -> str:
-    if kind.name_en and (get_language() or "").startswith("en"):
-        return kind.name_en
-    return kind.name
-
-
 def _origin(request, filters) -> servicemap.Origin | None:
     if (filters.lon is None) != (filters.lat is None):
         raise ValidationError({"lat" if filters.lat is None else "lon": _("经度和纬度须同时给出")})
@@ -449,7 +443,7 @@ def points(request, filters: Query[PortalPointsFilter]):
         raise ValidationError({"type": _("服务点类型代码过长")})
     rows = servicemap.nearby((origin.lon, origin.lat), filters.minutes, codes) if origin else []
     items = [{
-        "id": p.pk, "name": p.name, "type": p.type.code, "type_name": _type_label(p.type), "color": p.type.color,
+        "id": p.pk, "name": p.name, "type": p.type.code, "type_name": lname(p.type), "color": p.type.color,
         "lon": p.lon, "lat": p.lat, "address": p.address, "phone": p.phone, "hours": p.hours,
         "description": p.description, "area_id": p.area_id, "metres": round(metres) if math.isfinite(metres) else 0,
         "minutes": mins, "ring": servicemap.ring_of(mins),

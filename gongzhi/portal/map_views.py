@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gongzhi.areas.models import Area
 from gongzhi.core.forms import add_service_errors
 from gongzhi.core.scoping import MAX_ID, jurisdiction
+from gongzhi.core.templatetags.gongzhi import lname
 
 from . import queries, servicemap
 from .map_forms import ImportForm, PointForm
@@ -54,14 +55,6 @@ def _chosen_types(request) -> list[str] | None:
     return codes or None
 
 
-def _type_label(kind: ServicePointType) -> str:
-    from django.utils.translation import get_language
-
-    if kind.name_en and (get_language() or "").startswith("en"):
-        return kind.name_en
-    return kind.name
-
-
 @login_required
 @require_GET
 def map_page(request):
@@ -70,7 +63,7 @@ def map_page(request):
     rows = servicemap.nearby((origin.lon, origin.lat), servicemap.MAX_MINUTES, chosen) if origin else []
     rings = []
     for minutes in servicemap.RINGS_MINUTES:
-        ring_rows = [(p, metres, mins, _type_label(p.type)) for p, metres, mins in rows
+        ring_rows = [(p, metres, mins, lname(p.type)) for p, metres, mins in rows
                      if servicemap.ring_of(mins) == minutes]
         rings.append({"minutes": minutes, "rows": ring_rows})
     types = list(ServicePointType.objects.filter(is_active=True))
@@ -82,7 +75,7 @@ def map_page(request):
         "origin": origin,
         "rings": rings,
         "count": len(rows),
-        "types": [(t, _type_label(t), chosen is None or t.code in chosen) for t in types],
+        "types": [(t, lname(t), chosen is None or t.code in chosen) for t in types],
         "filtered": chosen is not None,
         "picker": picker,
         "area_param": request.GET.get("area", ""),
@@ -102,7 +95,7 @@ def map_points(request):
     features = [{
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
-        "properties": {"id": p.pk, "name": p.name, "type": p.type.code, "type_name": _type_label(p.type),
+        "properties": {"id": p.pk, "name": p.name, "type": p.type.code, "type_name": lname(p.type),
                        "color": p.type.color, "address": p.address, "phone": p.phone, "hours": p.hours,
                        "description": p.description, "metres": round(metres), "minutes": mins,
                        "ring": servicemap.ring_of(mins)},
@@ -114,7 +107,7 @@ def map_points(request):
                     "area": origin.area.name if origin.area else None} if origin else None),
         "rings": [{"minutes": m, "radius_m": round(servicemap.ring_radius_m(m), 1)}
                   for m in servicemap.RINGS_MINUTES],
-        "types": [{"code": t.code, "name": _type_label(t), "color": t.color}
+        "types": [{"code": t.code, "name": lname(t), "color": t.color}
                   for t in ServicePointType.objects.filter(is_active=True)],
     })
 

@@ -16,10 +16,10 @@ import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from gongzhi.areas.models import Area
 from gongzhi.core.scoping import jurisdiction, one_or_404
+from gongzhi.core.templatetags.gongzhi import lname
 
 from .models import Disclosure, Notice, Residency, ServiceSchedule
 
@@ -120,12 +120,6 @@ def _path_prefixes(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
 
 
-def _role_name(role) -> str:
-    if role.name_en and (get_language() or "").startswith("en"):
-        return role.name_en
-    return role.name
-
-
 def publishing_body(user, area, when: datetime.datetime | None = None, roles=PUBLISHER_ROLES) -> str:
     """What a resident sees as the publisher: the area where ``user`` held a publishing role (or a
     command-center role) over ``area`` on the day of ``when`` — the nearest one — with the role's
@@ -143,7 +137,7 @@ def publishing_body(user, area, when: datetime.datetime | None = None, roles=PUB
              or held.first())
     if found is None:
         return area.name
-    return f"{found.area.name} · {_role_name(found.role)}"
+    return f"{found.area.name} · {lname(found.role)}"
 
 
 def label_publishers(viewer, rows, *, area=None, roles=PUBLISHER_ROLES, attr="published_by") -> list:
