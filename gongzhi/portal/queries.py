@@ -115,11 +115,6 @@ def get_or_404(queryset, pk):
 # those who may publish in the area see the person as well (docs/portal.md#publisher).
 
 
-def _path_prefixes(path: str) -> list[str]:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-
-
 def publishing_body(user, area, when: datetime.datetime | None = None, roles=PUBLISHER_ROLES) -> str:
     """What a resident sees as the publisher: the area where ``user`` held a publishing role (or a
     command-center role) over ``area`` on the day of ``when`` — the nearest one — with the role's
@@ -130,7 +125,7 @@ def publishing_body(user, area, when: datetime.datetime | None = None, roles=PUB
     if user is None or area is None:
         return area.name if area is not None else ""
     day = timezone.localdate(when) if when is not None else timezone.localdate()
-    held = (Membership.objects.filter(user=user, area__path__in=_path_prefixes(area.path))
+    held = (Membership.objects.filter(user=user, area_id__in=[*area.ancestor_ids(), area.pk])
             .filter(Q(role__code__in=roles) | Q(role__is_command_center=True))
             .select_related("area", "role").order_by("-area__depth", "-started_on", "-pk"))
     found = (held.filter(started_on__lte=day).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=day)).first()
