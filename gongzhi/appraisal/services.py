@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import acting_user, jurisdiction
 
 from .models import Evaluator, Item, Nomination, Party, PartyWeight, Project, Score, Selection, Sheet, Vote
 
@@ -57,10 +57,6 @@ def _decimal(value, field: str, message: str) -> Decimal:
     return number
 
 
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 # ----------------------------------------------------------------------------------- projects
 
 
@@ -75,7 +71,7 @@ def create_project(*, actor, area, title: str, items: list[tuple[str, object]], 
     if not items:
         raise ValidationError({"items": _("评分表至少要有一个评分项")})
     project = Project.objects.create(title=title[:120], description=description, area=area, public=public,
-                                     created_by=_user(actor))
+                                     created_by=acting_user(actor))
     for order, (name, max_score) in enumerate(items, start=1):
         value = _decimal(max_score, "items", _("满分应为正数"))
         if value <= 0 or not (name or "").strip():
@@ -191,7 +187,7 @@ def create_selection(*, actor, area, title: str, description: str = "", winners:
     if not 1 <= int(winners) <= 100 or not 1 <= int(publicity_days) <= 60:
         raise ValidationError({"winners": _("名额应为 1–100，公示天数应为 1–60")})
     selection = Selection.objects.create(title=title[:120], description=description, area=area, winners=winners,
-                                         publicity_days=publicity_days, public=public, created_by=_user(actor))
+                                         publicity_days=publicity_days, public=public, created_by=acting_user(actor))
     audit.record(actor, "appraisal.selection.create", selection, after=audit.snapshot(selection))
     return selection
 
@@ -219,7 +215,7 @@ def nominate(selection: Selection, *, actor, name: str, reasons: str) -> Nominat
     if selection.nominations.filter(name=name[:100]).exists():
         raise Conflict(_("“%(name)s”已被推荐") % {"name": name})
     nomination = Nomination.objects.create(selection=selection, name=name[:100], reasons=reasons[:4000],
-                                           nominated_by=_user(actor))
+                                           nominated_by=acting_user(actor))
     audit.record(actor, "appraisal.nomination.create", nomination, after={"selection": selection.pk, "name": name})
     return nomination
 

@@ -128,6 +128,16 @@ def _grants_sql(alias: str) -> str:
     )
 
 
+def signed_in(user) -> bool:
+    """A real, active account: not ``None`` (the system), not an anonymous visitor."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def acting_user(actor):
+    """The actor as the account to store on a row (``None`` for the system or an anonymous request)."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def jurisdiction(user) -> Jurisdiction:
     """The user's jurisdiction, computed once per user object (i.e. once per request)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -39,11 +39,11 @@ from django.utils.translation import gettext_lazy
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import acting_user, jurisdiction
 
 from . import presets, rules
 from .models import Decision, Meeting, MeetingSeries
-from .procedures import MAX_MINUTES, _count, _text, _user, clean_attendees, count_present, save_attendees
+from .procedures import MAX_MINUTES, _count, _text, clean_attendees, count_present, save_attendees
 from .queries import can_manage
 
 KIND_MONTHS = {MeetingSeries.Kind.OPINION: 2, MeetingSeries.Kind.TRIPARTITE: 3, MeetingSeries.Kind.ASSEMBLY: 12}
@@ -175,7 +175,7 @@ def hold_meeting(*, actor, area=None, series: MeetingSeries | None = None, title
             quorate = bool(rules.evaluate(locked.quorum, presets.stage_figures(eligible, present)).passed)
         meeting = Meeting.objects.create(series=locked, area=area, title=title, held_at=held_at, place=place,
                                          agenda=agenda, minutes=minutes, eligible=eligible, present=present,
-                                         quorate=quorate, recorded_by=_user(actor))
+                                         quorate=quorate, recorded_by=acting_user(actor))
         made = save_attendees(rows, meeting=meeting)
         for decision in Decision.objects.select_for_update().filter(pk__in=[d.pk for d in linked]).order_by("pk"):
             if decision.meeting_id is not None:

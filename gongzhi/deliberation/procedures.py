@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
+from gongzhi.core.scoping import acting_user
 
 from . import presets, publicity, rules
 from .models import Attendee, Decision, Procedure, Publication, Stage
@@ -54,10 +55,6 @@ MAX_MINUTES = 20_000
 MAX_SIGNATURE_BYTES = 2 * 1024 * 1024
 MAX_SIGNATURE_SIDE = 4000
 PUBLICATION_DAYS = 7
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _check(actor, area) -> None:
@@ -201,7 +198,7 @@ def start_procedure(*, actor, area, title: str, description: str = "") -> Proced
     stage_rules = [(kind, *stage_rule(kind)) for kind in STAGE_ORDER]
     with transaction.atomic():
         procedure = Procedure.objects.create(area=area, title=title, description=description,
-                                             created_by=_user(actor))
+                                             created_by=acting_user(actor))
         Stage.objects.bulk_create([Stage(procedure=procedure, kind=kind, position=position, rule=rule,
                                          rule_text=text)
                                    for position, (kind, rule, text) in enumerate(stage_rules, start=1)])
@@ -260,7 +257,7 @@ def record_stage(stage: Stage, *, actor, held_on, eligible, present=None, votes_
         locked.held_on, locked.eligible, locked.present = held_on, eligible, present
         locked.votes_for, locked.votes_against = votes_for, votes_against
         locked.passed, locked.explanation = bool(outcome.passed), list(outcome.lines)
-        locked.minutes, locked.recorded_by, locked.recorded_at = minutes, _user(actor), timezone.now()
+        locked.minutes, locked.recorded_by, locked.recorded_at = minutes, acting_user(actor), timezone.now()
         locked.save(update_fields=fields)
         made = save_attendees(rows, stage=locked)
         audit.record(actor, "deliberation.record_stage", locked, before=before,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from gongzhi.core import scoping
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import jurisdiction, signed_in
 
 from .models import (
     Decision,
@@ -33,10 +33,6 @@ from .models import (
 )
 
 MANAGER_ROLES = ("leader", "party_secretary", "grid_head")
-
-
-def _authenticated(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.is_active
 
 
 def can_manage(user, area) -> bool:
@@ -92,7 +88,7 @@ def _staff_q(user, field: str = "area__path") -> Q | None:
 
 
 def _staff_scoped(qs, user, field: str = "area__path"):
-    if not _authenticated(user):
+    if not signed_in(user):
         return qs.none()
     q = _staff_q(user, field)
     return qs if q is None else qs.filter(q)
@@ -109,7 +105,7 @@ def visible_decisions(user):
     """Staff: every decision of their areas. Residents: the decisions they are an elector of, once
     opened (a draft is nobody's business but its organisers')."""
     qs = Decision.objects.select_related("area", "roll")
-    if not _authenticated(user):
+    if not signed_in(user):
         return qs.none()
     q = _staff_q(user)
     if q is None:
@@ -141,7 +137,7 @@ def visible_publications(user):
     """Staff: those of their areas. Residents: those of the decisions they are an elector of, and
     every procedure's and project's publication (village and estate affairs are public)."""
     qs = Publication.objects.select_related("area", "decision", "procedure", "project")
-    if not _authenticated(user):
+    if not signed_in(user):
         return qs.none()
     q = _staff_q(user)
     if q is None:
@@ -154,7 +150,7 @@ def visible_publications(user):
 def my_statements(user):
     """The cost statements of the units where ``user`` is a member of the roll (linked account): what
     their household owes for each project. Residents see these without seeing the staff side."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return ShareStatement.objects.none()
     units = Unit.objects.filter(members__user=user).values("pk")
     return (ShareStatement.objects.filter(unit__in=units)
@@ -168,6 +164,6 @@ def one_or_404(queryset, pk):
 
 def elector_of(user, decision):
     """The user's elector row in a decision (the one they vote as), or ``None``."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return None
     return decision.electors.filter(user=user).first()

@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 from gongzhi.core.forms import clean_text
+from gongzhi.core.scoping import acting_user
 
 from . import publicity, queries
 from .models import (
@@ -72,10 +73,6 @@ SECRET_META = ("building", "area")  # the keys of a secret paper entry's ``choic
 
 def _now(now: datetime.datetime | None) -> datetime.datetime:
     return now or timezone.now()
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _require_manager(actor, area, message: str | None = None) -> None:
@@ -189,7 +186,7 @@ def create_decision(*, actor, area, roll, title: str, description: str = "", bal
     questions = _clean_questions(questions, electorates, preset or "")
     decision = Decision.objects.create(
         area=area, roll=roll, title=title, description=description, ballot_unit=ballot_unit, secret=bool(secret),
-        opens_at=opens_at, closes_at=closes_at, created_by=_user(actor))
+        opens_at=opens_at, closes_at=closes_at, created_by=acting_user(actor))
     Electorate.objects.bulk_create([Electorate(decision=decision, **e) for e in electorates])
     made: dict[int, Question] = {}
     for q in questions:
@@ -390,7 +387,7 @@ def _participate(decision: Decision, elector: Elector, *, channel: str, actor, v
     try:
         with transaction.atomic():
             return Participation.objects.create(decision=decision, elector=elector, channel=channel, voted=voted,
-                                                attended=True, recorded_by=_user(actor))
+                                                attended=True, recorded_by=acting_user(actor))
     except IntegrityError:
         pass
     existing = Participation.objects.select_for_update().get(decision=decision, elector=elector)
@@ -455,7 +452,7 @@ def enter_paper(decision: Decision, *, actor, elector: Elector | None = None, se
     decision = _locked(decision)
     if not queries.can_enter_ballots(actor, decision.area):
         raise PermissionDenied(_("您不能录入该表决的选票"))
-    if _user(actor) is None:
+    if acting_user(actor) is None:
         raise PermissionDenied(_("录入选票须由工作人员登录后进行"))
     _require_open(decision)
     if channel not in PAPER_CHANNELS:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit, calendar
 from gongzhi.core.errors import Conflict
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import acting_user, jurisdiction
 from gongzhi.orgs.models import Staff
 
 from . import services
@@ -44,10 +44,6 @@ from .queries import repeat_offenders  # noqa: F401 - part of this module's inte
 
 #: Hazards the follow-up still acts on.
 ACTIVE = (Hazard.Status.OPEN, Hazard.Status.ESCALATED)
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def path_ids(path: str) -> list[int]:
@@ -135,10 +131,10 @@ def _hazard_ids(fixed: Iterable, allowed: set[int]) -> set[int]:
 def _close(hazard: Hazard, actor, now, note: str) -> None:
     """Close a locked hazard found fixed (as services.mark_fixed, inside the caller's transaction)."""
     before = audit.snapshot(hazard, ["status", "fixed_at", "fixed_by"])
-    hazard.status, hazard.fixed_at, hazard.fixed_by = Hazard.Status.FIXED, now, _user(actor)
+    hazard.status, hazard.fixed_at, hazard.fixed_by = Hazard.Status.FIXED, now, acting_user(actor)
     hazard.save(update_fields=["status", "fixed_at", "fixed_by"])
     HazardEvent.objects.create(hazard=hazard, kind=HazardEvent.Kind.FIXED, level=hazard.escalation_level, at=now,
-                               actor=_user(actor), note=note[:2000])
+                               actor=acting_user(actor), note=note[:2000])
     audit.record(actor, "inspection.hazard.fix", hazard, before=before,
                  after=audit.snapshot(hazard, ["status", "fixed_at", "fixed_by"]), note=note[:500])
 
@@ -171,12 +167,12 @@ def reinspect(*, actor, reinspection: Reinspection, fixed, note: str = "") -> Re
                 outcome["fixed"].append(hazard.pk)
             else:
                 HazardEvent.objects.create(hazard=hazard, kind=HazardEvent.Kind.NOT_FIXED,
-                                           level=hazard.escalation_level, at=now, actor=_user(actor),
+                                           level=hazard.escalation_level, at=now, actor=acting_user(actor),
                                            note=note[:2000])
                 outcome["not_fixed"].append(hazard.pk)
                 _climb(actor, hazard, "", now, locked.pk)  # the note is on the not-fixed row
         before = audit.snapshot(locked, ["status", "done_at", "done_by", "note"])
-        locked.status, locked.done_at, locked.done_by, locked.note = Reinspection.Status.DONE, now, _user(actor), note
+        locked.status, locked.done_at, locked.done_by, locked.note = Reinspection.Status.DONE, now, acting_user(actor), note
         locked.save(update_fields=["status", "done_at", "done_by", "note"])
         remaining = [h for h in hazards if h.status in ACTIVE]
         nxt = None
@@ -245,7 +241,7 @@ def _escalate_locked(actor, hazard: Hazard, note: str, now, keep: int | None = N
         hazard.deadline = calendar.add_working_days(now, step.rectification_days)
         kind = HazardEvent.Kind.ESCALATED
     hazard.save(update_fields=fields)
-    HazardEvent.objects.create(hazard=hazard, kind=kind, level=step.level, at=now, actor=_user(actor),
+    HazardEvent.objects.create(hazard=hazard, kind=kind, level=step.level, at=now, actor=acting_user(actor),
                                note=text[:2000])
     audit.record(actor, "inspection.hazard.transfer" if step.transfers else "inspection.hazard.escalate", hazard,
                  before=before, after={**audit.snapshot(hazard, fields), "step": step.code}, note=note[:500])

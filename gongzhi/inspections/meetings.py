@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import acting_user, jurisdiction
 
 from .models import (
     EscalationStep,
@@ -33,10 +33,6 @@ from .models import (
     Station,
     TeamMember,
 )
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def can_manage_meeting(user, station: Station) -> bool:
@@ -82,7 +78,7 @@ def _item_title(hazard: Hazard, names: dict[int, str]) -> str:
 def _add_hazard_item(actor, meeting: Meeting, hazard: Hazard, sort: int, names: dict[int, str]) -> MeetingItem:
     item = MeetingItem.objects.create(meeting=meeting, hazard=hazard, title=_item_title(hazard, names), sort=sort)
     HazardEvent.objects.create(hazard=hazard, kind=HazardEvent.Kind.MEETING, level=hazard.escalation_level,
-                               actor=_user(actor), note=meeting.title[:2000])
+                               actor=acting_user(actor), note=meeting.title[:2000])
     return item
 
 
@@ -99,7 +95,7 @@ def create_meeting(*, actor, station: Station, title: str, scheduled_at: datetim
     names = dict(EscalationStep.objects.values_list("level", "name"))
     with transaction.atomic():
         meeting = Meeting.objects.create(station=station, title=title, scheduled_at=scheduled_at, place=place,
-                                         created_by=_user(actor))
+                                         created_by=acting_user(actor))
         items = [_add_hazard_item(actor, meeting, hazard, sort, names)
                  for sort, hazard in enumerate(agenda_hazards(station), start=1)]
         audit.record(actor, "inspection.meeting.create", meeting,

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from gongzhi.checklists.models import Checklist, ChecklistVersion
-from gongzhi.core.scoping import MAX_ID, jurisdiction
+from gongzhi.core.scoping import MAX_ID, jurisdiction, signed_in
 from gongzhi.premises.models import Premises
 
 from . import queries
@@ -28,16 +28,12 @@ def _pk(value) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
-def _authenticated(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False))
-
-
 def covers_premises(user, premises) -> bool:
     return bool(premises.area_id) and jurisdiction(user).covers_path(premises.area_path)
 
 
 def is_member(user, team_id: int) -> bool:
-    return _authenticated(user) and Team.objects.filter(pk=team_id, members__user_id=user.pk).exists()
+    return signed_in(user) and Team.objects.filter(pk=team_id, members__user_id=user.pk).exists()
 
 
 def get_visit(user, pk) -> Visit:
@@ -62,7 +58,7 @@ def usable_teams(user):
     """Active teams the user may record visits for: their own, and those of stations whose community
     lies inside their jurisdiction or contains a part of it (a grid worker's grid)."""
     teams = Team.objects.filter(is_active=True).select_related("station__area")
-    if not _authenticated(user):
+    if not signed_in(user):
         return teams.none()
     scope = jurisdiction(user)
     if scope.everything:

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 from gongzhi.core.forms import clean_text
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import acting_user, jurisdiction
 
 from . import ledger
 from .models import (
@@ -49,10 +49,6 @@ Kind = Account.Kind
 MANAGER_ROLES = ("leader", "party_secretary", "grid_head")
 MAX_GOOD_DEED_POINTS = 1000
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,60}$")
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _now(now: datetime.datetime | None) -> datetime.datetime:
@@ -151,7 +147,7 @@ def create_activity(*, actor, area, title: str, starts_at: datetime.datetime, en
             or coefficient != coefficient.quantize(Decimal("0.01")):
         raise ValidationError({"difficulty": _("难度系数应为 0.1 到 10 之间的数，最多两位小数")})
     activity = Activity.objects.create(
-        area=area, organiser=organiser or _user(actor), title=title, place=place, description=description or "",
+        area=area, organiser=organiser or acting_user(actor), title=title, place=place, description=description or "",
         starts_at=starts_at, ends_at=ends_at, slots=_whole(slots, "slots", _("名额"), minimum=1, maximum=100000),
         points_per_hour=_whole(points_per_hour, "points_per_hour", _("每小时积分"), maximum=10000),
         cap_points=_whole(cap_points, "cap_points", _("积分上限"), maximum=100000),
@@ -284,7 +280,7 @@ def confirm_attendance(signup: Signup, *, actor, minutes=None, now=None) -> Tran
             minutes = credited_minutes(activity, signup.checked_in_at, signup.checked_out_at)
         points = attendance_points(activity, minutes)
         before = audit.snapshot(signup)
-        signup.status, signup.confirmed_at, signup.confirmed_by = Signup.Status.CONFIRMED, now, _user(actor)
+        signup.status, signup.confirmed_at, signup.confirmed_by = Signup.Status.CONFIRMED, now, acting_user(actor)
         signup.minutes, signup.points = minutes, points
         signup.save(update_fields=["status", "confirmed_at", "confirmed_by", "minutes", "points"])
         txn = None
@@ -329,7 +325,7 @@ def approve_good_deed(deed: GoodDeed, *, actor, points, note: str = "", now=None
             raise Conflict(_("该事迹已审核"))
         before = audit.snapshot(deed)
         deed.status, deed.points, deed.decided_by, deed.decided_at, deed.decision_note = (
-            GoodDeed.Status.APPROVED, points, _user(actor), now, note)
+            GoodDeed.Status.APPROVED, points, acting_user(actor), now, note)
         deed.save(update_fields=["status", "points", "decided_by", "decided_at", "decision_note"])
         txn = _award(actor=actor, key=f"award:deed:{deed.pk}", area=deed.area, user=deed.resident, points=points,
                      minutes=0, now=now, good_deed=deed, note=_("好人好事"))
@@ -347,7 +343,7 @@ def reject_good_deed(deed: GoodDeed, *, actor, note: str, now=None) -> GoodDeed:
             raise Conflict(_("该事迹已审核"))
         before = audit.snapshot(deed)
         deed.status, deed.decided_by, deed.decided_at, deed.decision_note = (
-            GoodDeed.Status.REJECTED, _user(actor), _now(now), note)
+            GoodDeed.Status.REJECTED, acting_user(actor), _now(now), note)
         deed.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit.record(actor, "points.good_deed.reject", deed, before=before, after=audit.snapshot(deed))
     return deed
@@ -482,11 +478,11 @@ def redeem_voucher(*, actor, code: str = "", token: str = "", now=None) -> Vouch
         raise PermissionDenied(_("该券不属于本店"))
     with transaction.atomic():
         won = Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED, valid_until__gt=now).update(
-            status=Voucher.Status.REDEEMED, redeemed_at=now, redeemed_by=_user(actor))
+            status=Voucher.Status.REDEEMED, redeemed_at=now, redeemed_by=acting_user(actor))
         if not won:
             voucher.refresh_from_db()
             raise Conflict(_why_not(voucher, now))
-        voucher.status, voucher.redeemed_at, voucher.redeemed_by = Voucher.Status.REDEEMED, now, _user(actor)
+        voucher.status, voucher.redeemed_at, voucher.redeemed_by = Voucher.Status.REDEEMED, now, acting_user(actor)
         ledger.post(kind=Transaction.Kind.USE, key=f"use:{voucher.pk}", actor=actor, now=now, voucher=voucher,
                     lines=[(ledger.account(Kind.VOUCHER_ESCROW, merchant=voucher.merchant), -voucher.price),
                            (ledger.account(Kind.MERCHANT_RECEIVABLE, merchant=voucher.merchant), voucher.price)])

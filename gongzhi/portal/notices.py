@@ -21,7 +21,7 @@ from gongzhi.areas.models import Area
 from gongzhi.cases import photos
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import jurisdiction, signed_in
 from gongzhi.orgs.models import Membership
 
 from . import queries
@@ -51,10 +51,6 @@ ALLOWED = {
 }
 NOTICE_FIELDS = ["area", "title", "valid_from", "valid_until", "pinned", "is_public", "needs_relay",
                  "withdrawn_at", "withdrawn_by"]
-
-
-def _authenticated(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
 # ------------------------------------------------------------------------------ reads
@@ -119,7 +115,7 @@ def public_board(area: Area, today: datetime.date | None = None) -> QuerySet:
 
 def _publish_paths(user) -> set[str] | None:
     """Subtrees where ``user`` may publish; None for everywhere (superusers)."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return set()
     scope = jurisdiction(user)
     if scope.everything:
@@ -156,7 +152,7 @@ def publish_areas(user) -> QuerySet:
 
 def relay_areas(user) -> list[str]:
     """Paths of the buildings where ``user`` is building head."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return []
     return list(jurisdiction(user).role_paths.get(RELAY_ROLE, ()))
 
@@ -254,7 +250,7 @@ def publish_notice(actor, *, area, title, body, valid_from, valid_until=None, pi
         notice = Notice.objects.create(
             area=area, title=title, body=body, valid_from=valid_from, valid_until=valid_until,
             pinned=bool(pinned), is_public=bool(is_public), needs_relay=bool(needs_relay),
-            published_by=actor if _authenticated(actor) else None)
+            published_by=actor if signed_in(actor) else None)
         for upload, ext, content_type in checked:
             attachment = NoticeAttachment(notice=notice, name=os.path.basename(upload.name)[:200],
                                           size=upload.size or 0, content_type=content_type)
@@ -274,7 +270,7 @@ def withdraw(actor, notice: Notice) -> Notice:
             raise ValidationError(_("该通知已撤回"))
         before = audit.snapshot(notice, NOTICE_FIELDS)
         notice.withdrawn_at = timezone.now()
-        notice.withdrawn_by = actor if _authenticated(actor) else None
+        notice.withdrawn_by = actor if signed_in(actor) else None
         notice.save(update_fields=["withdrawn_at", "withdrawn_by"])
         audit.record(actor, "portal.notice_withdraw", notice, before=before,
                      after=audit.snapshot(notice, NOTICE_FIELDS))
@@ -283,7 +279,7 @@ def withdraw(actor, notice: Notice) -> Notice:
 
 def mark_read(user, notice: Notice) -> NoticeReceipt | None:
     """Record that ``user`` has read the notice (once; a second call changes nothing)."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return None
     receipt, _created = NoticeReceipt.objects.get_or_create(notice=notice, user=user)
     return receipt
@@ -292,7 +288,7 @@ def mark_read(user, notice: Notice) -> NoticeReceipt | None:
 def mark_relayed(user, notice: Notice) -> NoticeReceipt:
     """A building head of a building inside the notice's area has passed it on door to door."""
     notice = Notice.objects.select_related("area").get(pk=notice.pk)
-    if not _authenticated(user) or not may_relay(user, notice):
+    if not signed_in(user) or not may_relay(user, notice):
         raise PermissionDenied
     with transaction.atomic():
         NoticeReceipt.objects.get_or_create(notice=notice, user=user)

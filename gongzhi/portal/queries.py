@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from gongzhi.areas.models import Area
-from gongzhi.core.scoping import jurisdiction, one_or_404
+from gongzhi.core.scoping import jurisdiction, one_or_404, signed_in
 from gongzhi.core.templatetags.gongzhi import lname
 
 from .models import Disclosure, Notice, Residency, ServiceSchedule
@@ -28,13 +28,9 @@ DISCLOSURE_ROLES = ("leader", "party_secretary", "grid_head")
 VERIFIER_ROLES = ("party_secretary", "grid_head", "grid_worker", "building_head")
 
 
-def _authenticated(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
-
-
 def homes(user) -> QuerySet:
     """The areas the user verifiably lives in."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return Area.objects.none()
     return Area.objects.filter(residencies__user=user, residencies__status=Residency.Status.VERIFIED)
 
@@ -42,8 +38,8 @@ def homes(user) -> QuerySet:
 def home_paths(user) -> list[str]:
     cached = getattr(user, "_portal_home_paths", None)
     if cached is None:
-        cached = list(homes(user).values_list("path", flat=True)) if _authenticated(user) else []
-        if _authenticated(user):
+        cached = list(homes(user).values_list("path", flat=True)) if signed_in(user) else []
+        if signed_in(user):
             user._portal_home_paths = cached
     return cached
 
@@ -57,7 +53,7 @@ def area_filter(user, lookup: str = "area") -> Q:
     """Rows of an area the user may read: public ones, their homes' and everything above them, and
     everything inside their jurisdiction."""
     q = Q(is_public=True)
-    if not _authenticated(user):
+    if not signed_in(user):
         return q
     scope = jurisdiction(user)
     if scope.everything:
@@ -90,7 +86,7 @@ def can_publish(user, area, roles=PUBLISHER_ROLES) -> bool:
     """``user=None`` is the system (commands, the demo)."""
     if user is None:
         return True
-    if not _authenticated(user):
+    if not signed_in(user):
         return False
     scope = jurisdiction(user)
     return scope.everything or scope.commands_path(area.path) or scope.holds_role_over(roles, area.path)
@@ -151,7 +147,7 @@ def label_publishers(viewer, rows, *, area=None, roles=PUBLISHER_ROLES, attr="pu
         if key not in bodies:
             bodies[key] = publishing_body(user, where, when, roles)
         if where.pk not in may:
-            may[where.pk] = _authenticated(viewer) and can_publish(viewer, where, roles)
+            may[where.pk] = signed_in(viewer) and can_publish(viewer, where, roles)
         row.publisher_body = bodies[key]
         row.publisher_person = str(user) if (user is not None and may[where.pk]) else None
     return rows

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from gongzhi.areas.models import Area, AreaLevel
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import jurisdiction, signed_in
 from gongzhi.registries import rules as registry_rules
 from gongzhi.registries.models import Registry
 
@@ -27,10 +27,6 @@ from .models import Residency
 
 LIVE = (Residency.Status.PENDING, Residency.Status.VERIFIED)
 FIELDS = ["user", "area", "unit", "status", "decided_by", "decided_at", "ended_at", "source"]
-
-
-def _authenticated(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
 def community_rank() -> int:
@@ -51,7 +47,7 @@ def home_areas() -> QuerySet:
 
 def _verifier_q(actor, lookup: str = "area") -> Q | None:
     """The areas where ``actor`` may verify residents, as a filter (None: nowhere)."""
-    if not _authenticated(actor):
+    if not signed_in(actor):
         return None
     scope = jurisdiction(actor)
     if scope.everything:
@@ -82,14 +78,14 @@ def verify_for(actor) -> QuerySet:
 
 def mine(user) -> QuerySet:
     """The user's residencies, live ones first."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return Residency.objects.none()
     return Residency.objects.filter(user=user).select_related("area", "area__parent")
 
 
 def movable(actor) -> QuerySet:
     """Residencies ``actor`` may end: their own, and live ones where they verify."""
-    if not _authenticated(actor):
+    if not signed_in(actor):
         return Residency.objects.none()
     q = Q(user=actor)
     vq = _verifier_q(actor)
@@ -99,7 +95,7 @@ def movable(actor) -> QuerySet:
 
 
 def request_residency(user, *, area, unit) -> Residency:
-    if not _authenticated(user):
+    if not signed_in(user):
         raise PermissionDenied
     unit = clean_text(unit, "unit", _("房号"), 32)
     if area is None or not isinstance(area, Area):
@@ -131,7 +127,7 @@ def verify(actor, residency: Residency, *, approve: bool, note: str = "") -> Res
             raise ValidationError(_("该登记已处理"))
         before = audit.snapshot(residency, FIELDS)
         residency.status = Residency.Status.VERIFIED if approve else Residency.Status.REFUSED
-        residency.decided_by = actor if _authenticated(actor) else None
+        residency.decided_by = actor if signed_in(actor) else None
         residency.decided_at = timezone.now()
         residency.save(update_fields=["status", "decided_by", "decided_at"])
         audit.record(actor, "portal.residency_verify" if approve else "portal.residency_refuse", residency,
@@ -143,7 +139,7 @@ def move_out(actor, residency: Residency) -> Residency:
     """End a residency (verified, or a pending request withdrawn): the resident or a verifier."""
     with transaction.atomic():
         residency = Residency.objects.select_for_update().select_related("area").get(pk=residency.pk)
-        own = _authenticated(actor) and residency.user_id == actor.pk
+        own = signed_in(actor) and residency.user_id == actor.pk
         if not own and not queries.can_verify(actor, residency.area):
             raise PermissionDenied
         if residency.status not in LIVE:
@@ -180,7 +176,7 @@ def verify_from_registry(actor, user, area) -> Residency | None:
             now = timezone.now()
             residency = Residency.objects.create(
                 user=user, area=area, status=Residency.Status.VERIFIED, source=Residency.Source.REGISTRY,
-                requested_at=now, decided_at=now, decided_by=actor if _authenticated(actor) else None)
+                requested_at=now, decided_at=now, decided_by=actor if signed_in(actor) else None)
             audit.record(actor, "portal.residency_registry_verify", residency,
                          after=audit.snapshot(residency, FIELDS))
     except IntegrityError:  # a live residency appeared at the same moment: that one stands

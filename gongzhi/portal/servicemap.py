@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from gongzhi.areas.models import Area
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
+from gongzhi.core.scoping import signed_in
 
 from . import queries
 from .models import Residency, ServicePoint, ServicePointType
@@ -101,7 +102,7 @@ def area_origin(area: Area) -> Origin | None:
 def origin_for(user) -> tuple[float, float, Area] | None:
     """(lon, lat, area) of the user's home: the label point of the area of their first verified
     residency (oldest first) whose area has one; ``None`` without a home."""
-    if not queries._authenticated(user):
+    if not signed_in(user):
         return None
     rows = (Residency.objects.filter(user=user, status=Residency.Status.VERIFIED,
                                      area__label_lon__isnull=False, area__label_lat__isnull=False)

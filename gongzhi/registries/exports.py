@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.core.errors import Conflict
 from gongzhi.core.forms import clean_text
+from gongzhi.core.scoping import signed_in
 
 from . import access, queries, rules
 from . import models as m
@@ -266,7 +267,7 @@ def download(actor, request: ExportRequest) -> tuple[str, bytes]:
 def visible_requests(user):
     """Requests the user made, and pending ones the user may decide (not their own)."""
     mine = list(ExportRequest.objects.filter(requested_by=user).select_related("area", "person", "decided_by")
-                [:200]) if rules._authenticated(user) else []
+                [:200]) if signed_in(user) else []
     to_decide = []
     if rules.may_approve_export(user):
         pending = (ExportRequest.objects.filter(status=Status.PENDING).exclude(requested_by=user)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
+from gongzhi.core.scoping import acting_user
 
 from . import rules
 from .corrections import PHONE_RE
@@ -34,10 +35,6 @@ CLOSED = (MStatus.AGREED, MStatus.FAILED, MStatus.WITHDRAWN)
 NUMBER_PREFIX = "TJ"
 NUMBER_ATTEMPTS = 8
 COMMUNITY = "community"  # the area level of a community (an adviser serves one)
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _require_writer(actor, area) -> None:
@@ -113,14 +110,14 @@ def end_adviser(actor, adviser: LegalAdviser, on=None) -> LegalAdviser:
 
 def advised_areas(user):
     """Areas where the user is the adviser in post."""
-    if _user(user) is None:
+    if acting_user(user) is None:
         return LegalAdviser.objects.none()
     return LegalAdviser.objects.filter(user=user, ended_on__isnull=True)
 
 
 def may_consult(actor, area) -> bool:
     return rules.can_write(actor, Registry.LEGAL, area) or (
-        _user(actor) is not None and advised_areas(actor).filter(area=area).exists())
+        acting_user(actor) is not None and advised_areas(actor).filter(area=area).exists())
 
 
 def record_consultation(actor, *, area, topic, requester, question, advice="", adviser=None, person=None,
@@ -132,7 +129,7 @@ def record_consultation(actor, *, area, topic, requester, question, advice="", a
     question = clean_text(question, "question", _("咨询内容"), 4000)
     advice = clean_text(advice, "advice", _("解答意见"), 4000, required=False)
     on = _not_future(on or timezone.localdate(), "on", _("日期"))
-    if adviser is None and _user(actor) is not None:
+    if adviser is None and acting_user(actor) is not None:
         adviser = advised_areas(actor).filter(area=area).first()
     if adviser is not None and adviser.area_id != area.pk:
         raise ValidationError({"adviser": _("请选择本社区的法律顾问")})
@@ -141,7 +138,7 @@ def record_consultation(actor, *, area, topic, requester, question, advice="", a
     with transaction.atomic():
         row = Consultation.objects.create(area=area, topic=topic, requester=requester, question=question,
                                           advice=advice, adviser=adviser, person=person, on=on,
-                                          recorded_by=_user(actor))
+                                          recorded_by=acting_user(actor))
         audit.record(actor, "registries.consultation", row,
                      after=audit.snapshot(row, ["area", "adviser", "person", "topic", "requester", "on"]))
     return row
@@ -151,7 +148,7 @@ def record_consultation(actor, *, area, topic, requester, question, advice="", a
 
 
 def _is_mediator(actor, mediation: Mediation) -> bool:
-    return _user(actor) is not None and mediation.mediator_id == actor.pk
+    return acting_user(actor) is not None and mediation.mediator_id == actor.pk
 
 
 def may_handle(actor, mediation: Mediation) -> bool:
@@ -231,7 +228,7 @@ def record_session(actor, mediation: Mediation, *, on, place="", note="") -> Med
         if on < mediation.received_on:
             raise ValidationError({"on": _("调解日期不能早于受理日期")})
         session = MediationSession.objects.create(mediation=mediation, on=on, place=place, note=note,
-                                                  recorded_by=_user(actor))
+                                                  recorded_by=acting_user(actor))
         if mediation.status == MStatus.RECEIVED:
             mediation.status = MStatus.MEDIATING
             mediation.save(update_fields=["status"])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
 
-from gongzhi.core.scoping import one_or_404
+from gongzhi.core.scoping import one_or_404, signed_in
 
 from . import models as m
 from . import rules
@@ -74,7 +74,7 @@ def households_to_write(user, registry: str, *, open_only: bool = True) -> Query
     households offered when an entry of that registry is made for one. A building head writes the
     assistance registry for their building without being in the residents' audience (they get the
     household's number and area, as the need-case pages show them, not its members)."""
-    if not rules._authenticated(user):
+    if not signed_in(user):
         return m.Household.objects.none()
     qs = m.Household.objects.all()
     if open_only:
@@ -88,7 +88,7 @@ def visible(model_or_qs, user) -> QuerySet:
     if qs.model is m.Person:
         return visible_people(user, qs)
     spec = SPECS[qs.model]
-    if not rules._authenticated(user):
+    if not signed_in(user):
         return qs.none()
     area_paths = rules.paths(user, spec.registry)
     if area_paths is None:
@@ -105,7 +105,7 @@ def visible_people(user, qs: QuerySet | None = None) -> QuerySet:
     """People seen through the residents' registry over their area, or through an entry of another
     registry the user sees (a judicial officer sees the people under correction, not all residents)."""
     qs = m.Person.objects.all() if qs is None else qs
-    if not rules._authenticated(user):
+    if not signed_in(user):
         return qs.none()
     area_paths = rules.paths(user, Registry.RESIDENTS)
     if area_paths is None:
@@ -147,7 +147,7 @@ def person_of(obj):
 def access_log(user, person=None) -> QuerySet:
     """Access-log rows the user may read: about people they see, for someone who may reveal; their own."""
     qs = m.AccessLog.objects.select_related("person")
-    if not rules._authenticated(user):
+    if not signed_in(user):
         return qs.none()
     if person is not None:
         qs = qs.filter(person=person)

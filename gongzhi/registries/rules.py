@@ -17,7 +17,7 @@ anybody's criminal record. Superusers are level 1 everywhere; revealing still as
 
 from __future__ import annotations
 
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import jurisdiction, signed_in
 
 from .models import Registry
 
@@ -45,10 +45,6 @@ EXPORT_PERMISSION = "registries.export_sensitive"
 APPROVE_PERMISSION = "registries.approve_export"
 
 
-def _authenticated(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
-
-
 def _department_paths(user, kinds: frozenset[str]) -> tuple[str, ...]:
     """Paths served by the active departments of these kinds the user works for (cached per request)."""
     if not kinds:
@@ -69,7 +65,7 @@ def _department_paths(user, kinds: frozenset[str]) -> tuple[str, ...]:
 def paths(user, registry: str, *, write: bool = False) -> tuple[str, ...] | None:
     """The subtrees where ``user`` sees (or, with ``write``, may write) entries of ``registry``:
     ``None`` means everywhere (superuser), ``()`` nowhere."""
-    if not _authenticated(user):
+    if not signed_in(user):
         return ()
     scope = jurisdiction(user)
     if scope.everything:
@@ -95,15 +91,15 @@ def can_write(user, registry: str, area) -> bool:
 
 
 def may_reveal(user) -> bool:
-    return _authenticated(user) and user.has_perm(REVEAL_PERMISSION)
+    return signed_in(user) and user.has_perm(REVEAL_PERMISSION)
 
 
 def may_request_export(user) -> bool:
-    return _authenticated(user) and user.has_perm(EXPORT_PERMISSION)
+    return signed_in(user) and user.has_perm(EXPORT_PERMISSION)
 
 
 def may_approve_export(user) -> bool:
-    return _authenticated(user) and user.has_perm(APPROVE_PERMISSION)
+    return signed_in(user) and user.has_perm(APPROVE_PERMISSION)
 
 
 def any_registry(user) -> bool:

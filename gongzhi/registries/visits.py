@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
 from gongzhi.core.forms import clean_text
-from gongzhi.core.scoping import jurisdiction
+from gongzhi.core.scoping import jurisdiction, signed_in
 
 from . import keypersons, rules
 from .models import Household, KeyPerson, Person, Registry, Visit
@@ -29,13 +29,9 @@ FUTURE_SLACK = datetime.timedelta(minutes=10)
 AUDITED = ["visitor", "area", "household", "person", "key_person", "purpose", "at"]
 
 
-def _authenticated(actor) -> bool:
-    return rules._authenticated(actor)
-
-
 def may_visit(actor, area) -> bool:
     """A grid worker (or head, secretary, leader) whose roles cover the area."""
-    return _authenticated(actor) and jurisdiction(actor).holds_role_over(VISITOR_ROLES, area.path)
+    return signed_in(actor) and jurisdiction(actor).holds_role_over(VISITOR_ROLES, area.path)
 
 
 def visit_areas(actor):
@@ -62,7 +58,7 @@ def record_visit(actor, *, area=None, purpose: str | None = None, notes: str,
                  at: datetime.datetime | None = None, household: Household | None = None,
                  person: Person | None = None, key_person: KeyPerson | None = None) -> Visit:
     """Record a visit by ``actor``. ``area`` defaults to the visited person's or household's area."""
-    if not _authenticated(actor):
+    if not signed_in(actor):
         raise PermissionDenied(_("走访须由本人登录记录"))
     if key_person is not None:
         if person is not None and person.pk != key_person.person_id:
@@ -106,7 +102,7 @@ def record_visit(actor, *, area=None, purpose: str | None = None, notes: str,
 
 
 def may_make_case(actor, visit: Visit) -> bool:
-    return _authenticated(actor) and (
+    return signed_in(actor) and (
         visit.visitor_id == actor.pk or rules.can_see(actor, Registry.VISITS, visit.area))
 
 
